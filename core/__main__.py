@@ -1,0 +1,3 @@
+from community365.cli import main
+
+main()

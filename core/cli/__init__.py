@@ -1,0 +1,101 @@
+"""``c365``: the command line of a district.
+
+Subcommands live in their own modules and are imported only when used, so that
+``c365 --help`` stays fast. Plugins add commands through ``c365_cli_commands``; only
+enabled plugins are asked, and only when the command list is needed.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from community365 import __version__
+from community365.cli.state import CliState, error_to_click
+from community365.errors import C365Error
+
+CORE_COMMANDS: dict[str, tuple[str, str]] = {
+    "init": ("community365.cli.init", "Create a new district directory (新建辖区)."),
+    "demo": ("community365.cli.demo", "Create and show the demo district (示范辖区)."),
+    "plugins": ("community365.cli.plugins", "List, enable and disable plugins (插件)."),
+    "db": ("community365.cli.db", "Upgrade the database and show its state (数据库)."),
+    "area": ("community365.cli.areas", "The area tree: streets, communities, grids (区域)."),
+    "household": ("community365.cli.people", "Households (住户)."),
+    "person": ("community365.cli.people", "Residents (居民)."),
+    "tag": ("community365.cli.people", "Resident tags: 独居, 低保, 党员 ... (标签)."),
+    "handler": ("community365.cli.handlers", "Staff, volunteers, teams, organisations (处置人)."),
+    "duty": ("community365.cli.handlers", "Who answers for which area: A/B roles (责任)."),
+    "import": ("community365.cli.imports", "Import CSV ledgers, UTF-8 or GBK (导入台账)."),
+    "audit": ("community365.cli.audit", "The audit log: who did what (操作记录)."),
+}
+
+
+class RootGroup(click.Group):
+    """Core commands by lazy import; plugin commands from enabled plugins; one-line errors."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return [*CORE_COMMANDS, *sorted(self._plugin_commands(ctx))]
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in CORE_COMMANDS:
+            module = importlib.import_module(CORE_COMMANDS[name][0])
+            return getattr(module, name.replace("-", "_") + "_cli")
+        return self._plugin_commands(ctx).get(name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, help_text) for name, (_, help_text) in CORE_COMMANDS.items()]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+        plugin_rows = [
+            (name, cmd.get_short_help_str(limit=70))
+            for name, cmd in sorted(self._plugin_commands(ctx).items())
+        ]
+        if plugin_rows:
+            with formatter.section("Plugin commands"):
+                formatter.write_dl(plugin_rows)
+
+    def _plugin_commands(self, ctx: click.Context) -> dict[str, click.Command]:
+        state = ctx.find_object(CliState)
+        if state is None:
+            return {}
+        return state.plugin_commands(reserved=set(CORE_COMMANDS))
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except C365Error as exc:
+            raise error_to_click(exc) from None
+
+
+@click.group(cls=RootGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--district",
+    "district_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="C365_DISTRICT",
+    help="District directory (holds district.toml). Default: this directory or a parent.",
+)
+@click.option(
+    "--as",
+    "actor",
+    envvar="C365_USER",
+    metavar="NAME",
+    help="Who is acting; recorded with every write. Default: $C365_USER or your login.",
+)
+@click.version_option(__version__, prog_name="c365")
+@click.pass_context
+def cli(ctx: click.Context, district_dir: Path | None, actor: str | None) -> None:
+    """社区服务365 community365: every resident demand collected, routed, handled,
+    answered and evaluated, 365 days a year."""
+    ctx.obj = CliState(district_dir=district_dir, actor=actor)
+
+
+def main(argv: list[str] | None = None) -> None:
+    try:
+        cli.main(args=argv, prog_name="c365")
+    except C365Error as exc:  # raised outside a command, e.g. while listing plugin commands
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(exc.exit_code)

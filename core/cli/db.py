@@ -1,0 +1,58 @@
+"""``c365 db``: migrate the database and say where each branch stands."""
+
+from __future__ import annotations
+
+import attrs
+import click
+from community365.cli.state import CliState, emit, emit_table, json_option, pass_state
+
+
+@click.group("db")
+def db_cli() -> None:
+    """Database schema: one Alembic branch for the core and one per plugin."""
+
+
+@db_cli.command("upgrade")
+@pass_state
+def upgrade_cmd(state: CliState) -> None:
+    """Migrate the core and every enabled plugin to their latest revision."""
+    district = state.district(current=False)
+    before = district.upgrade()
+    for branch in before:
+        if branch.pending:
+            click.echo(f"{branch.label}: {branch.current or 'empty'} -> {branch.head}")
+        else:
+            click.echo(f"{branch.label}: up to date at {branch.head}")
+
+
+@db_cli.command("status")
+@json_option
+@pass_state
+def status_cmd(state: CliState, as_json: bool) -> None:
+    """Each branch: its current revision, its head, and what is pending."""
+    from community365.db import migrate
+
+    district = state.district(current=False)
+    statuses = migrate.status(district.engine, district.migration_branches())
+    enabled = {"community365", *district.host.migration_branches()}
+    rows = [
+        {**attrs.asdict(s), "enabled": s.label in enabled, "up_to_date": s.up_to_date}
+        for s in statuses
+    ]
+
+    def table() -> None:
+        emit_table(
+            ["branch", "enabled", "current", "head", "pending"],
+            [
+                (
+                    r["label"],
+                    "yes" if r["enabled"] else "no",
+                    r["current"] or "-",
+                    r["head"],
+                    len(r["pending"]),
+                )
+                for r in rows
+            ],
+        )
+
+    emit(as_json, rows, table)

@@ -1,0 +1,1 @@
+"""Storage: the engine, the core tables and the Alembic branches."""

@@ -1,0 +1,1 @@
+"""The core's Alembic environment and its branch ``community365``."""

@@ -1,0 +1,133 @@
+"""A district: its config, its enabled plugins, their settings and its database.
+
+This is the object every command works on. Opening it validates district.toml and every
+enabled plugin's settings; the database is touched only when first needed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import getpass
+import os
+from collections.abc import Callable, Iterator, Sequence
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from community365 import config as config_mod
+from community365.config import DistrictConfig
+from community365.db import migrate
+from community365.db.engine import check_connection, make_engine
+from community365.db.schema import audit_log
+from community365.errors import ConfigError, DatabaseError
+from community365.plugins import InstalledPlugin, PluginHost, installed_plugins
+from community365.settings import structure
+from community365.values import Context, MigrationBranch
+from sqlalchemy import insert
+from sqlalchemy.engine import Connection, Engine
+
+Clock = Callable[[], dt.datetime]
+
+
+def system_clock() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def default_actor() -> str:
+    """Who is acting when ``--as`` is not given: ``C365_USER``, else the login name."""
+    try:
+        return os.environ.get("C365_USER") or getpass.getuser()
+    except Exception:  # no login name in some containers
+        return "unknown"
+
+
+class District:
+    def __init__(
+        self,
+        config: DistrictConfig,
+        host: PluginHost,
+        installed: dict[str, InstalledPlugin],
+        *,
+        clock: Clock = system_clock,
+        actor: str | None = None,
+    ) -> None:
+        self.config = config
+        self.host = host
+        self.installed = installed
+        self.clock = clock
+        self.actor = actor or default_actor()
+        self.settings = self._validate_settings()
+
+    @classmethod
+    def open(
+        cls,
+        root: Path,
+        *,
+        clock: Clock = system_clock,
+        actor: str | None = None,
+        extra_plugins: Sequence[tuple[str, Any]] = (),
+    ) -> District:
+        config = config_mod.load(root)
+        installed = installed_plugins()
+        host = PluginHost.load(config.enabled, installed, extra=extra_plugins)
+        return cls(config, host, installed, clock=clock, actor=actor)
+
+    @property
+    def root(self) -> Path:
+        return self.config.root
+
+    def _validate_settings(self) -> dict[str, Any]:
+        schemas = self.host.settings_schemas()
+        settings: dict[str, Any] = {}
+        for name in self.host.enabled:
+            table = self.config.plugin_tables.get(name, {})
+            if name in schemas:
+                settings[name] = structure(table, schemas[name], f"plugins.{name}")
+            elif table:
+                raise ConfigError(f"plugins.{name}: this plugin takes no settings")
+        return settings
+
+    # -- storage ------------------------------------------------------------------------
+
+    @cached_property
+    def engine(self) -> Engine:
+        engine = make_engine(self.config.district.database, self.root)
+        check_connection(engine)
+        return engine
+
+    def migration_branches(self) -> dict[str, MigrationBranch]:
+        """Branches of every installed plugin that loads, enabled or not (see migrate)."""
+        branches = dict(self.host.migration_branches())
+        for name in self.installed:
+            if name in branches or name in self.host.enabled:
+                continue
+            probe = PluginHost.load([name], self.installed)
+            branches.update(probe.migration_branches())
+        return branches
+
+    def upgrade(self, extra_labels: Sequence[str] = ()) -> list[migrate.BranchStatus]:
+        labels = [*self.host.migration_branches(), *extra_labels]
+        return migrate.upgrade(self.engine, self.migration_branches(), labels)
+
+    def require_current(self) -> None:
+        """Refuse to work on a database that is behind its enabled branches."""
+        labels = list(self.host.migration_branches())
+        if not migrate.is_current(self.engine, self.migration_branches(), labels):
+            raise DatabaseError("database is not up to date; run 'c365 db upgrade'")
+
+    @contextlib.contextmanager
+    def begin(self) -> Iterator[Context]:
+        """One unit of work: a transaction that commits on success and rolls back on error."""
+        with self.engine.begin() as conn:
+            yield self.context(conn)
+
+    def context(self, conn: Connection) -> Context:
+        return Context(connection=conn, now=self.clock(), actor=self.actor, settings=self.settings)
+
+    def audit(self, ctx: Context, action: str, subject: str = "", detail: str = "") -> None:
+        ctx.connection.execute(
+            insert(audit_log).values(
+                at=ctx.now, actor=ctx.actor, action=action, subject=subject, detail=detail
+            )
+        )

@@ -1,0 +1,1 @@
+"""The registry: areas, households, persons, tags, handlers and duties."""
