@@ -31,6 +31,7 @@ class CliState:
         self.district_dir = district_dir
         self.actor = actor
         self._district: Any = None
+        self._host: Any = None
         self._commands: dict[str, click.Command] | None = None
 
     def root(self) -> Path:
@@ -43,14 +44,25 @@ class CliState:
             raise ConfigError(f"{self.district_dir}: no {DISTRICT_FILE} here")
         return self.district_dir.resolve()
 
+    def host(self) -> Any:
+        """The enabled plugins, loaded without touching the database layer (fast --help)."""
+        if self._host is None:
+            from community365.config import load
+            from community365.plugins import PluginHost, warn_broken
+
+            self._host = PluginHost.load(load(self.root()).enabled)
+            warn_broken(self._host)
+        return self._host
+
     def district(self, *, current: bool = True) -> Any:
         """The open district; with ``current``, refuse a database that needs upgrading."""
         if self._district is None:
+            from community365.config import load
             from community365.district import District
-            from community365.plugins import warn_broken
+            from community365.plugins import installed_plugins
 
-            self._district = District.open(self.root(), actor=self.actor)
-            warn_broken(self._district.host)
+            config = load(self.root())
+            self._district = District(config, self.host(), installed_plugins(), actor=self.actor)
         if current:
             self._district.require_current()
         return self._district
@@ -60,7 +72,7 @@ class CliState:
         if self._commands is None:
             self._commands = {}
             try:
-                host = self.district(current=False).host
+                host = self.host()
             except C365Error:
                 return self._commands
             for plugin, command in host.cli_commands():
