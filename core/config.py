@@ -7,6 +7,7 @@ the old file in place.
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import os
 import tempfile
@@ -109,6 +110,7 @@ def load(root: Path) -> DistrictConfig:
     if "district" not in data:
         raise ConfigError(f"{where}: missing section [district]")
     district = structure(data["district"], DistrictSection, "district")
+    _check_district(district)
     areas = structure(data.get("areas", {}), AreasSection, "areas")
     _check_levels(areas.levels)
     plugins = dict(data.get("plugins", {}))
@@ -134,6 +136,21 @@ def load(root: Path) -> DistrictConfig:
     )
 
 
+def _check_district(section: DistrictSection) -> None:
+    import zoneinfo
+
+    if not (len(section.code) == 6 and section.code.isascii() and section.code.isdigit()):
+        raise ConfigError(
+            f"district.code: expected a 6-digit administrative code, got {section.code!r}"
+        )
+    try:
+        zoneinfo.ZoneInfo(section.timezone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            f"district.timezone: unknown time zone {section.timezone!r} (e.g. 'Asia/Shanghai')"
+        ) from None
+
+
 def _check_levels(levels: tuple[AreaLevel, ...]) -> None:
     if not levels:
         raise ConfigError("areas.levels: at least one level is needed")
@@ -156,13 +173,16 @@ def edit(root: Path) -> Iterator[Any]:
 
     path = root / DISTRICT_FILE
     try:
-        doc = tomlkit.parse(path.read_text(encoding="utf-8-sig"))
+        raw = path.read_bytes()
+        # Decoded by hand, not read_text(): universal newlines would turn CRLF into LF.
+        doc = tomlkit.parse(raw.decode("utf-8-sig"))
     except FileNotFoundError:
         raise ConfigError(f"{path}: file not found") from None
     except Exception as exc:
         raise ConfigError(f"{path}: {exc}") from None
     yield doc
-    write_atomically(path, tomlkit.dumps(doc))
+    bom = "\ufeff" if raw.startswith(codecs.BOM_UTF8) else ""
+    write_atomically(path, bom + tomlkit.dumps(doc))
 
 
 def write_atomically(path: Path, text: str) -> None:

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator, Sequence
 from functools import cached_property
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from community365 import config as config_mod
 from community365.config import DistrictConfig
@@ -80,6 +81,12 @@ class District:
     def _validate_settings(self) -> dict[str, Any]:
         schemas = self.host.settings_schemas()
         settings: dict[str, Any] = {}
+        for name in self.config.plugin_tables:
+            if name not in self.installed and name not in self.host.enabled:
+                raise ConfigError(
+                    f"plugins.{name}: no plugin named {name!r} is installed "
+                    f"(installed: {', '.join(self.installed) or 'none'})"
+                )
         for name in self.host.enabled:
             table = self.config.plugin_tables.get(name, {})
             if name in schemas:
@@ -123,7 +130,13 @@ class District:
             yield self.context(conn)
 
     def context(self, conn: Connection) -> Context:
-        return Context(connection=conn, now=self.clock(), actor=self.actor, settings=self.settings)
+        return Context(
+            connection=conn, now=self.clock(), actor=self.actor, tz=self.tz, settings=self.settings
+        )
+
+    @cached_property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.config.district.timezone)
 
     def audit(self, ctx: Context, action: str, subject: str = "", detail: str = "") -> None:
         ctx.connection.execute(

@@ -14,9 +14,7 @@ from __future__ import annotations
 import importlib.metadata
 import inspect
 import sys
-import traceback
-from collections.abc import Iterable, Sequence
-from types import TracebackType
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import attrs
@@ -124,8 +122,25 @@ def _unknown_hooks(pm: pluggy.PluginManager, plugin: Any) -> list[str]:
     return sorted(c.name for c in pm.get_hookcallers(plugin) or () if c.spec is None)
 
 
+def _reordering(pm: pluggy.PluginManager, plugin: Any) -> list[str]:
+    """Hooks the plugin implements as wrappers or with tryfirst/trylast: each would escape
+    the one ordering rule (the enabled list), so such a plugin is refused."""
+    return sorted(
+        caller.name
+        for caller in pm.get_hookcallers(plugin) or ()
+        for impl in caller.get_hookimpls()
+        if impl.plugin is plugin
+        and (impl.wrapper or impl.hookwrapper or impl.tryfirst or impl.trylast)
+    )
+
+
+def _one_line(exc: BaseException) -> str:
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return "; ".join(lines) or type(exc).__name__
+
+
 def _import_reason(exc: BaseException) -> str:
-    return f"cannot be imported: {type(exc).__name__}: {exc}"
+    return f"cannot be imported: {type(exc).__name__}: {_one_line(exc)}"
 
 
 class PluginHost:
@@ -165,19 +180,28 @@ class PluginHost:
         objects.extend(extra)
         for name, obj in reversed(objects):
             host._register(name, obj)
-        host.enabled = tuple(n for n, _ in objects if n in host._modules)
+        host.enabled = tuple(n for n, obj in objects if host._modules.get(n) is obj)
+        order = dict.fromkeys([*enabled, *(n for n, _ in extra)])
+        host.broken = {n: host.broken[n] for n in order if n in host.broken}
         return host
 
     def _register(self, name: str, obj: Any) -> None:
         try:
             self.pm.register(obj, name=name)
         except Exception as exc:  # pluggy validation: bad signature, unknown hook options
-            self.broken[name] = f"cannot be registered: {exc}"
+            self.broken[name] = f"cannot be registered: {_one_line(exc)}"
             return
         unknown = _unknown_hooks(self.pm, obj)
-        if unknown:
+        reordering = _reordering(self.pm, obj)
+        if unknown or reordering:
             self.pm.unregister(obj)
-            self.broken[name] = "implements unknown hook " + ", ".join(unknown) + " (misspelt?)"
+            self.broken[name] = (
+                "implements unknown hook " + ", ".join(unknown) + " (misspelt?)"
+                if unknown
+                else "reorders "
+                + ", ".join(reordering)
+                + " (wrapper, tryfirst and trylast are not supported: order is the enabled list)"
+            )
             return
         self._modules[name] = obj
 
@@ -189,44 +213,42 @@ class PluginHost:
 
     # -- calling -------------------------------------------------------------------------
 
-    def _call(self, hook: str, **kwargs: Any) -> Any:
-        caller = getattr(self.pm.hook, hook)
-        try:
-            return caller(**kwargs)
-        except PluginError:
-            raise
-        except Exception as exc:
-            raise PluginError(self._blame(hook, exc.__traceback__), hook, exc) from exc
+    def _each(self, hook: str, **kwargs: Any) -> Iterator[tuple[str, Any]]:
+        """Call the implementations one by one, in plugin order, yielding who returned what.
 
-    def _per_plugin(self, hook: str, **kwargs: Any) -> list[tuple[str, Any]]:
-        """Call each implementation on its own, in plugin order, keeping who returned what."""
-        results = []
+        pluggy keeps implementations last-registered last and calls them in reverse; reading
+        its list backwards is that same order. Calling them here rather than through
+        ``pm.hook`` lets a failure name the very plugin that raised.
+        """
         for impl in reversed(getattr(self.pm.hook, hook).get_hookimpls()):
             try:
                 result = impl.function(**{k: kwargs[k] for k in impl.argnames})
             except Exception as exc:
                 raise PluginError(impl.plugin_name, hook, exc) from exc
-            results.append((impl.plugin_name, result))
-        return results
+            yield impl.plugin_name, result
 
-    def _blame(self, hook: str, tb: TracebackType | None) -> str:
-        """Name the plugin whose implementation of ``hook`` is on the traceback."""
-        codes = {
-            impl.function.__code__: impl.plugin_name
-            for impl in getattr(self.pm.hook, hook).get_hookimpls()
-            if hasattr(impl.function, "__code__")
-        }
-        for frame, _ in traceback.walk_tb(tb):
-            if frame.f_code in codes:
-                return codes[frame.f_code]
-        return "?"
+    def _per_plugin(self, hook: str, **kwargs: Any) -> list[tuple[str, Any]]:
+        return list(self._each(hook, **kwargs))
+
+    def _call(self, hook: str, **kwargs: Any) -> list[Any]:
+        return [result for _, result in self._each(hook, **kwargs)]
+
+    def _first(self, hook: str, **kwargs: Any) -> tuple[str, Any] | None:
+        """The first non-None result and its plugin; later plugins are not called."""
+        return next(((p, r) for p, r in self._each(hook, **kwargs) if r is not None), None)
 
     # intake
     def services(self) -> list[tuple[str, ServiceSpec]]:
         return [(p, s) for p, specs in self._per_plugin("c365_services") for s in specs or ()]
 
     def classify(self, draft: CaseDraft, services: list[ServiceSpec]) -> str | None:
-        return self._call("c365_classify", draft=draft, services=services)
+        found = self._first("c365_classify", draft=draft, services=services)
+        if found is None:
+            return None
+        plugin, code = found
+        if code not in {s.code for s in services}:
+            raise PluginError(plugin, "c365_classify", ValueError(f"unknown service {code!r}"))
+        return code
 
     def validate(self, draft: CaseDraft, service: ServiceSpec) -> list[Problem]:
         found = self._call("c365_validate", draft=draft, service=service)
@@ -241,8 +263,14 @@ class PluginHost:
         return [c for candidates in found for c in candidates or ()]
 
     def adjust_deadlines(self, case: CaseView, deadlines: Deadlines) -> Deadlines:
-        adjusted = self._call("c365_adjust_deadlines", case=case, deadlines=deadlines)
-        return deadlines if adjusted is None else adjusted
+        found = self._first("c365_adjust_deadlines", case=case, deadlines=deadlines)
+        if found is None:
+            return deadlines
+        plugin, adjusted = found
+        if min(adjusted.reply_by, adjusted.resolve_by) < case.received_at:
+            problem = ValueError("a deadline lies before the intake time")
+            raise PluginError(plugin, "c365_adjust_deadlines", problem)
+        return adjusted
 
     # delivery and evaluation
     def case_transition(self, case: CaseView, transition: Transition, ctx: Context) -> None:

@@ -8,11 +8,20 @@ is not a bool) and turns its exception groups into one line per problem, such as
 from __future__ import annotations
 
 import datetime as dt
+import json
+import re
 from decimal import Decimal, InvalidOperation
 from typing import Any, TypeVar
 
 import attrs
 import cattrs
+from cattrs.cols import (
+    homogenous_tuple_structure_factory,
+    is_mapping,
+    is_mutable_sequence,
+    is_sequence,
+    list_structure_factory,
+)
 from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError, IterableValidationError
 from community365.errors import ConfigError
 
@@ -40,9 +49,12 @@ def _decimal(value: Any, _: Any) -> Decimal:
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
         raise _WrongType("a decimal number", value)
     try:
-        return Decimal(str(value))
+        number = Decimal(str(value))
     except InvalidOperation:
         raise _WrongType("a decimal number", value) from None
+    if not number.is_finite():
+        raise _WrongType("a finite decimal number", value)
+    return number
 
 
 def _date(value: Any, _: Any) -> dt.date:
@@ -67,8 +79,34 @@ def _time(value: Any, _: Any) -> dt.time:
     raise _WrongType("a time (HH:MM)", value)
 
 
+def _only(kinds: tuple[type, ...], expected: str, hook: Any) -> Any:
+    """``hook`` behind a check of the value's kind: cattrs would take any iterable for a
+    list (a string as a list of letters) and fail on a non-table with an AttributeError."""
+
+    def structure(value: Any, cls: Any) -> Any:
+        if not isinstance(value, kinds):
+            raise _WrongType(expected, value)
+        return hook(value, cls)
+
+    return structure
+
+
+def _list_hook(cls: Any, conv: cattrs.Converter) -> Any:
+    factory = (
+        list_structure_factory if is_mutable_sequence(cls) else homogenous_tuple_structure_factory
+    )
+    return _only((list, tuple), "a list", factory(cls, conv))
+
+
 def make_converter() -> cattrs.Converter:
     conv = cattrs.Converter(forbid_extra_keys=True)
+    conv.register_structure_hook_factory(
+        attrs.has, lambda cls: _only((dict,), "a table", conv.gen_structure_attrs_fromdict(cls))
+    )
+    conv.register_structure_hook_factory(is_sequence, lambda cls: _list_hook(cls, conv))
+    conv.register_structure_hook_factory(
+        is_mapping, lambda cls: _only((dict,), "a table", conv.gen_structure_mapping(cls))
+    )
     conv.register_structure_hook(int, _strict(int, "int", (int,)))
     conv.register_structure_hook(float, _strict(float, "float", (int, float)))
     conv.register_structure_hook(str, _strict(str, "str", (str,)))
@@ -97,7 +135,8 @@ def _problems(exc: BaseException, path: str, cls: Any = None) -> list[str]:
     if isinstance(exc, ForbiddenExtraKeysError):
         known = ", ".join(a.name for a in attrs.fields(exc.cl)) if attrs.has(exc.cl) else ""
         return [
-            f"{path}.{key}: unknown key (known keys: {known})" for key in sorted(exc.extra_fields)
+            f"{path}.{_toml_key(key)}: unknown key (known keys: {known})"
+            for key in sorted(exc.extra_fields)
         ]
     if isinstance(exc, ClassValidationError | IterableValidationError):
         found: list[str] = []
@@ -107,6 +146,11 @@ def _problems(exc: BaseException, path: str, cls: Any = None) -> list[str]:
     if isinstance(exc, KeyError):
         return [f"{path}: required key is missing"]
     return [f"{path}: {exc}"]
+
+
+def _toml_key(key: str) -> str:
+    """``key`` as TOML writes it in a dotted path: bare when it can be, else quoted."""
+    return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else json.dumps(key, ensure_ascii=False)
 
 
 def _sub_path(exc: BaseException, path: str) -> str:

@@ -210,10 +210,13 @@ class MigrationBranch:
 class Context:
     """The unit of work a hook runs in: one transaction, one clock, one acting user.
 
-    ``settings`` maps each enabled plugin's name to its validated settings object.
+    ``now`` is aware UTC; ``tz`` is the district's timezone, for turning dates (a
+    :class:`Period`, a deadline's day) into instants. ``settings`` maps each enabled
+    plugin's name to its validated settings object.
     """
 
     connection: Connection
     now: dt.datetime
     actor: str
+    tz: dt.tzinfo = dt.UTC
     settings: Mapping[str, Any] = attrs.field(factory=dict)

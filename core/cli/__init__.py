@@ -58,10 +58,7 @@ class RootGroup(click.Group):
                 formatter.write_dl(plugin_rows)
 
     def _plugin_commands(self, ctx: click.Context) -> dict[str, click.Command]:
-        state = ctx.find_object(CliState)
-        if state is None:
-            return {}
-        return state.plugin_commands(reserved=set(CORE_COMMANDS))
+        return cli_state(ctx).plugin_commands(reserved=set(CORE_COMMANDS))
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -76,6 +73,7 @@ class RootGroup(click.Group):
     "district_dir",
     type=click.Path(file_okay=False, path_type=Path),
     envvar="C365_DISTRICT",
+    is_eager=True,  # known to --help, which lists the district's plugin commands
     help="District directory (holds district.toml). Default: this directory or a parent.",
 )
 @click.option(
@@ -90,7 +88,17 @@ class RootGroup(click.Group):
 def cli(ctx: click.Context, district_dir: Path | None, actor: str | None) -> None:
     """社区服务365 community365: every resident demand collected, routed, handled,
     answered and evaluated, 365 days a year."""
-    ctx.obj = CliState(district_dir=district_dir, actor=actor)
+    cli_state(ctx)
+
+
+def cli_state(ctx: click.Context) -> CliState:
+    """This run's CliState, made from the root's options by whoever needs it first: click
+    resolves a subcommand, and prints ``--help``, before the root's callback runs."""
+    root = ctx.find_root()
+    if not isinstance(root.obj, CliState):
+        root.obj = CliState(root.params.get("district_dir"), root.params.get("actor"))
+        root.call_on_close(root.obj.close)
+    return root.obj
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -13,16 +13,25 @@ def db_cli() -> None:
 
 
 @db_cli.command("upgrade")
+@json_option
 @pass_state
-def upgrade_cmd(state: CliState) -> None:
+def upgrade_cmd(state: CliState, as_json: bool) -> None:
     """Migrate the core and every enabled plugin to their latest revision."""
     district = state.district(current=False)
     before = district.upgrade()
-    for branch in before:
-        if branch.pending:
-            click.echo(f"{branch.label}: {branch.current or 'empty'} -> {branch.head}")
-        else:
-            click.echo(f"{branch.label}: up to date at {branch.head}")
+    rows = [
+        {"label": b.label, "from": b.current, "to": b.head, "applied": list(b.pending)}
+        for b in before
+    ]
+
+    def text() -> None:
+        for row in rows:
+            if row["applied"]:
+                click.echo(f"{row['label']}: {row['from'] or 'empty'} -> {row['to']}")
+            else:
+                click.echo(f"{row['label']}: up to date at {row['to']}")
+
+    emit(as_json, rows, text)
 
 
 @db_cli.command("status")

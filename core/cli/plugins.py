@@ -73,9 +73,10 @@ def enable_cmd(state: CliState, name: str) -> None:
         actor=state.actor,
     )
     district.upgrade()
-    set_enabled(root, enabled)
     with district.begin() as ctx:
         district.audit(ctx, "plugin.enable", name)
+        set_enabled(root, enabled)  # last: if writing fails, the audit row rolls back
+    district.engine.dispose()
     click.echo(f"enabled {name}; order: {', '.join(enabled)}")
 
 
@@ -86,19 +87,25 @@ def disable_cmd(state: CliState, name: str) -> None:
     """Disable NAME. Its tables and data stay; enabling it again brings them back."""
     from community365.config import load, set_enabled
     from community365.district import District
-    from community365.plugins import installed_plugins, unknown_plugin_error
+    from community365.plugins import PluginHost, installed_plugins, unknown_plugin_error
 
     root = state.root()
     config = load(root)
+    installed = installed_plugins()
     if name not in config.enabled:
-        installed = installed_plugins()
         if name not in installed:
             raise unknown_plugin_error(name, installed)
         click.echo(f"plugin {name} is not enabled")
         return
     enabled = [n for n in config.enabled if n != name]
-    set_enabled(root, enabled)
-    district = District.open(root, actor=state.actor)
+    district = District(
+        attrs.evolve(config, enabled=tuple(enabled)),
+        PluginHost.load(enabled, installed),
+        installed,
+        actor=state.actor,
+    )
     with district.begin() as ctx:
         district.audit(ctx, "plugin.disable", name)
+        set_enabled(root, enabled)  # last: if writing fails, the audit row rolls back
+    district.engine.dispose()
     click.echo(f"disabled {name}; order: {', '.join(enabled) or '(none)'}")

@@ -67,6 +67,11 @@ class CliState:
             self._district.require_current()
         return self._district
 
+    def close(self) -> None:
+        """Release the database connections (the CLI may run many commands in one process)."""
+        if self._district is not None and "engine" in vars(self._district):
+            self._district.engine.dispose()
+
     def plugin_commands(self, reserved: set[str]) -> dict[str, click.Command]:
         """Commands of the enabled plugins; none when there is no district here."""
         if self._commands is None:

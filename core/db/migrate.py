@@ -65,6 +65,7 @@ def upgrade(
     """
     branches = _all(plugin_branches)
     before = [s for s in status(engine, plugin_branches) if s.label in {CORE_BRANCH, *labels}]
+    label = CORE_BRANCH
     try:
         with engine.begin() as conn:
             cfg = _config(conn, branches)
@@ -72,6 +73,11 @@ def upgrade(
                 command.upgrade(cfg, f"{label}@head")
     except CommandError as exc:
         raise DatabaseError(f"migration failed: {exc}") from None
+    except Exception as exc:  # a revision's own code or SQL failed; the transaction undid all
+        reason = " ".join(str(exc).split("\n", 1)[0].split()) or "no message"
+        raise DatabaseError(
+            f"migration of {label!r} failed, nothing was changed: {type(exc).__name__}: {reason}"
+        ) from exc
     return before
 
 
