@@ -54,7 +54,9 @@ PROVINCES = frozenset(
         "82",
     ]
 )
-_SHAPE = re.compile(r"\d{17}[\dX]")
+# [0-9], not \d: \d also matches full-width and other Unicode digits.
+_SHAPE = re.compile(r"[0-9]{17}[0-9X]")
+_REGION = re.compile(r"[0-9]{6}")
 
 
 class InvalidIdNumber(ValueError):
@@ -99,5 +101,7 @@ def parse_id_number(text: str, *, today: dt.date | None = None) -> IdNumber:
 
 def make_id_number(region: str, birth: dt.date, sequence: int) -> str:
     """Build a valid ID number (demo data and tests); ``sequence`` 0-999, odd for men."""
+    if not _REGION.fullmatch(region) or not 0 <= sequence <= 999:
+        raise ValueError(f"need a 6-digit region and a sequence 0-999, got {region!r}, {sequence}")
     first17 = f"{region}{birth:%Y%m%d}{sequence:03d}"
     return first17 + check_char(first17)
