@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import attrs
+
 from community365.errors import ConfigError
 from community365.settings import structure
 

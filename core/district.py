@@ -16,6 +16,9 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import insert
+from sqlalchemy.engine import Connection, Engine
+
 from community365 import config as config_mod
 from community365.config import DistrictConfig
 from community365.db import migrate
@@ -25,8 +28,6 @@ from community365.errors import ConfigError, DatabaseError
 from community365.plugins import InstalledPlugin, PluginHost, installed_plugins
 from community365.settings import structure
 from community365.values import Context, MigrationBranch
-from sqlalchemy import insert
-from sqlalchemy.engine import Connection, Engine
 
 Clock = Callable[[], dt.datetime]
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import pluggy
+
 from community365.values import (
     AreaView,
     Candidate,

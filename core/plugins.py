@@ -19,6 +19,7 @@ from typing import Any
 
 import attrs
 import pluggy
+
 from community365 import hookspecs
 from community365.errors import PluginError, UsageError
 from community365.hookspecs import HOOK_PREFIX, PROJECT

@@ -23,6 +23,7 @@ from cattrs.cols import (
     list_structure_factory,
 )
 from cattrs.errors import ClassValidationError, ForbiddenExtraKeysError, IterableValidationError
+
 from community365.errors import ConfigError
 
 T = TypeVar("T")

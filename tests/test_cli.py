@@ -9,12 +9,13 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
+from sqlalchemy import select
+
 from community365 import __version__
 from community365.cli import CORE_COMMANDS, cli
 from community365.config import load
 from community365.db.schema import audit_log
 from community365.district import District
-from sqlalchemy import select
 
 
 @pytest.fixture(autouse=True)

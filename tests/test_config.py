@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
+from sqlalchemy import select
+
 from community365.cli import cli
 from community365.cli.init import create_district
 from community365.config import find_root, load, render_new, set_enabled
@@ -17,7 +19,6 @@ from community365.db.schema import audit_log
 from community365.district import District
 from community365.errors import ConfigError
 from community365.plugins import installed_plugins
-from sqlalchemy import select
 
 GOOD = render_new("鄞州区", "330212", "sqlite:///district.db")
 
@@ -126,6 +127,7 @@ def test_invalid_config_is_one_line_naming_it(tmp_path: Path, text: str, expecte
 
 def test_a_bad_config_through_the_cli(tmp_path: Path) -> None:
     from click.testing import CliRunner
+
     from community365.cli import cli
 
     path = write(tmp_path, GOOD.replace('code = "330212"', "code = 330212"))

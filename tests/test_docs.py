@@ -12,6 +12,7 @@ from typing import Any
 
 import click
 import pytest
+
 from community365 import hookspecs
 
 HOOKS_MD = Path(__file__).resolve().parents[1] / "docs" / "hooks.md"

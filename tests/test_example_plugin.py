@@ -17,10 +17,11 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
+from sqlalchemy import inspect
+
 from community365.cli import cli
 from community365.config import load
 from community365.district import District
-from sqlalchemy import inspect
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "plugin_hello"
 

@@ -8,6 +8,10 @@ import json
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import event, func, insert, select
+
 from community365.db.schema import (
     audit_log,
     duties,
@@ -20,9 +24,6 @@ from community365.db.schema import (
 from community365.errors import FieldError
 from community365.registry import handlers as registry
 from community365.registry.idcard import make_id_number
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-from sqlalchemy import event, func, insert, select
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 STREET, COMMUNITY, GRID, GRID2 = "330212001", "330212001001", "33021200100101", "33021200100102"

@@ -20,6 +20,10 @@ import attrs
 import click
 import pytest
 from click.testing import CliRunner, Result
+from fake_dist import FakeSite, fake_site, install_table_plugin
+from sqlalchemy import MetaData, Table, func, insert, select
+from sqlalchemy import inspect as sa_inspect
+
 from community365 import (
     SLA,
     AreaView,
@@ -46,9 +50,6 @@ from community365.config import set_enabled
 from community365.db.schema import areas, audit_log
 from community365.district import District
 from community365.plugins import PluginHost
-from fake_dist import FakeSite, fake_site, install_table_plugin
-from sqlalchemy import MetaData, Table, func, insert, select
-from sqlalchemy import inspect as sa_inspect
 
 NOW = dt.datetime(2026, 11, 25, 2, 0, tzinfo=dt.UTC)
 DRAFT = CaseDraft(channel="hotline", text="楼道灯坏了", received_at=NOW, area_code="330212")

@@ -5,6 +5,9 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
 from community365.registry.contact import InvalidPhone, mask_id_number, mask_phone, parse_phone
 from community365.registry.idcard import (
     PROVINCES,
@@ -13,8 +16,6 @@ from community365.registry.idcard import (
     make_id_number,
     parse_id_number,
 )
-from hypothesis import given
-from hypothesis import strategies as st
 
 TODAY = dt.date.today()
 

@@ -13,15 +13,16 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from click.testing import CliRunner, Result
+from fake_dist import FakeSite, fake_site, install_table_plugin
+from sqlalchemy import insert, inspect, select
+from sqlalchemy.engine import Engine
+
 from community365.cli import cli
 from community365.config import render_new, set_enabled
 from community365.db import migrate, schema
 from community365.db.engine import make_engine
 from community365.db.schema import areas, duties, handlers, households, person_tags, persons, tags
 from community365.district import District
-from fake_dist import FakeSite, fake_site, install_table_plugin
-from sqlalchemy import insert, inspect, select
-from sqlalchemy.engine import Engine
 
 BUNDLED = ("timebank", "elder_meals", "red_property")
 

@@ -7,14 +7,15 @@ import json
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import func, select
+
 from community365.db.schema import audit_log, households, person_tags, persons, tags
 from community365.errors import FieldError
 from community365.registry import people
 from community365.registry.idcard import check_char, make_id_number
 from community365.registry.people import HouseholdRecord, PersonRecord
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-from sqlalchemy import func, select
 
 # The CLI counts ages in the district's timezone (the test district's is the default).
 TODAY = dt.datetime.now(ZoneInfo("Asia/Shanghai")).date()

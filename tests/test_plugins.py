@@ -12,6 +12,9 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
+from fake_dist import FakeSite, fake_site
+from sqlalchemy import func, insert, select
+
 from community365 import SLA, CaseDraft, CaseView, Context, PluginError, Problem, ServiceSpec
 from community365.cli import cli
 from community365.cli.init import create_district
@@ -22,8 +25,6 @@ from community365.plugins import PluginHost, hookimpl, installed_plugins, warn_b
 from community365_elder_meals import ElderMealsSettings
 from community365_red_property import RedPropertySettings
 from community365_timebank import TimebankSettings
-from fake_dist import FakeSite, fake_site
-from sqlalchemy import func, insert, select
 
 NOW = dt.datetime(2026, 11, 25, 2, 0, tzinfo=dt.UTC)
 BUNDLED = ("timebank", "elder_meals", "red_property")

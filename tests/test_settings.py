@@ -12,6 +12,9 @@ from typing import Any
 import attrs
 import pytest
 from click.testing import CliRunner
+from hypothesis import given
+from hypothesis import strategies as st
+
 from community365.cli import cli
 from community365.cli.init import create_district
 from community365.config import render_new
@@ -20,8 +23,6 @@ from community365.errors import ConfigError
 from community365.settings import structure
 from community365_elder_meals import AgeBand, ElderMealsSettings
 from community365_timebank import TimebankSettings
-from hypothesis import given
-from hypothesis import strategies as st
 
 TIMEBANK_KEYS = [a.name for a in attrs.fields(TimebankSettings)]
 

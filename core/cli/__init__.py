@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+
 from community365 import __version__
 from community365.cli.state import CliState, error_to_click
 from community365.errors import C365Error

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import attrs
 import click
+
 from community365.cli.state import CliState, emit, emit_table, json_option, pass_state
 
 

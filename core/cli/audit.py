@@ -6,6 +6,7 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 import click
+
 from community365.cli.state import CliState, emit, emit_table, json_option, pass_state
 
 
@@ -30,8 +31,9 @@ def list_cmd(
     as_json: bool,
 ) -> None:
     """The newest entries first."""
-    from community365.db.schema import audit_log
     from sqlalchemy import select
+
+    from community365.db.schema import audit_log
 
     district = state.district()
     tz = ZoneInfo(district.config.district.timezone)

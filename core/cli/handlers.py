@@ -7,6 +7,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import click
+
 from community365.cli.state import (
     CliState,
     emit,

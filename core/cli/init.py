@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import click
+
 from community365.cli.state import CliState, pass_state
 from community365.config import DISTRICT_FILE, render_new
 from community365.errors import UsageError

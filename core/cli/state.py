@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+
 from community365.errors import C365Error
 
 

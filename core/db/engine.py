@@ -12,11 +12,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from community365.errors import ConfigError, DatabaseError
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.exc import DatabaseError as SADatabaseError
+
+from community365.errors import ConfigError, DatabaseError
 
 
 def resolve_url(url: str, root: Path) -> URL:

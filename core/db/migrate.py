@@ -18,9 +18,10 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
+from sqlalchemy.engine import Connection, Engine
+
 from community365.errors import DatabaseError
 from community365.values import MigrationBranch
-from sqlalchemy.engine import Connection, Engine
 
 CORE_BRANCH = "community365"
 _HERE = Path(__file__).parent / "migrations"

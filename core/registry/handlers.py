@@ -20,6 +20,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import attrs
+from sqlalchemy import ColumnElement, and_, delete, exists, func, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+
 from community365.db.schema import (
     areas,
     duties,
@@ -33,9 +37,6 @@ from community365.errors import FieldError, NotFound
 from community365.registry.areas import area_id
 from community365.registry.contact import InvalidPhone, mask_id_number, parse_phone
 from community365.registry.idcard import InvalidIdNumber, parse_id_number
-from sqlalchemy import ColumnElement, and_, delete, exists, func, insert, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection
 
 # -- vocabulary ---------------------------------------------------------------------------
 

@@ -21,13 +21,14 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import attrs
+from sqlalchemy import Select, any_, delete, func, insert, literal, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+
 from community365.db.schema import areas, households, person_tags, persons, tags
 from community365.errors import FieldError, NotFound, UsageError
 from community365.registry.contact import InvalidPhone, parse_phone
 from community365.registry.idcard import InvalidIdNumber, parse_id_number
-from sqlalchemy import Select, any_, delete, func, insert, literal, select
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection
 
 # Keys per IN (...) list on SQLite: well under its limit on bound parameters.
 CHUNK = 5000

@@ -11,9 +11,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from community365 import MigrationBranch, hookimpl
-
 from c365_hello.settings import HelloSettings
+from community365 import MigrationBranch, hookimpl
 
 if TYPE_CHECKING:
     import click

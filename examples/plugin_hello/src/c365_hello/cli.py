@@ -5,9 +5,9 @@ from __future__ import annotations
 from zoneinfo import ZoneInfo
 
 import click
-from community365.cli.state import CliState, emit, emit_table, json_option, pass_state
 
 from c365_hello import PLUGIN_NAME, offers
+from community365.cli.state import CliState, emit, emit_table, json_option, pass_state
 
 
 @click.group("hello")

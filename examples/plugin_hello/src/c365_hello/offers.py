@@ -5,15 +5,15 @@ from __future__ import annotations
 import datetime as dt
 
 import attrs
-from community365 import Context
-from community365.db.schema import areas
-from community365.errors import FieldError
-from community365.registry.areas import area_id, get_area
 from sqlalchemy import func, insert, select
 from sqlalchemy.engine import Connection
 
 from c365_hello.settings import HelloSettings
 from c365_hello.tables import offers
+from community365 import Context
+from community365.db.schema import areas
+from community365.errors import FieldError
+from community365.registry.areas import area_id, get_area
 
 
 @attrs.frozen

@@ -7,8 +7,9 @@ module is the description the code uses.
 
 from __future__ import annotations
 
-from community365.db.schema import UTCDateTime, areas
 from sqlalchemy import Column, ForeignKey, Integer, MetaData, String, Table
+
+from community365.db.schema import UTCDateTime, areas
 
 metadata = MetaData()
 
