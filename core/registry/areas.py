@@ -8,15 +8,18 @@ grid), but never sits above its parent. A subtree is every code with the root's 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import itertools
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import attrs
-from community365.config import AreaLevel
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.engine import Connection
+
+from community365.config import DEFAULT_LEVELS, AreaLevel
 from community365.db.schema import areas, households
 from community365.errors import FieldError, NotFound
 from community365.values import AreaView, Context
-from sqlalchemy import func, insert, select, update
-from sqlalchemy.engine import Connection
 
 
 @attrs.frozen
@@ -225,3 +228,133 @@ def guess_parent(conn: Connection, code: str) -> str | None:
         .order_by(func.length(areas.c.code).desc())
         .limit(1)
     ).scalar()
+
+
+# -- import (c365 import areas) ----------------------------------------------------------------
+
+
+@attrs.frozen
+class AreaRecord:
+    """One area row of an import file; ``level`` and ``parent`` may be left to inference."""
+
+    code: str
+    name: str
+    level: str | None = None
+    parent: str | None = None
+
+
+def parse_area(fields: Mapping[str, str]) -> AreaRecord:
+    """An :class:`AreaRecord` from the canonical fields code, name, level, parent."""
+    code = fields.get("code", "").strip()
+    if not code:
+        raise FieldError("code", "must not be empty")
+    if not code.isascii() or not code.isdigit():
+        raise FieldError("code", f"area codes are digits only, got {code!r}")
+    if len(code) > areas.c.code.type.length:
+        raise FieldError("code", f"at most {areas.c.code.type.length} digits, got {len(code)}")
+    name = fields.get("name", "").strip()
+    if not name:
+        raise FieldError("name", "must not be empty")
+    if len(name) > areas.c.name.type.length:
+        raise FieldError("name", f"at most {areas.c.name.type.length} characters")
+    parent = fields.get("parent", "").strip() or None
+    if parent is not None and (not parent.isascii() or not parent.isdigit()):
+        raise FieldError("parent", f"area codes are digits only, got {parent!r}")
+    return AreaRecord(code, name, fields.get("level", "").strip() or None, parent)
+
+
+def upsert_areas(
+    conn: Connection,
+    records: Sequence[AreaRecord],
+    levels: Sequence[AreaLevel] = DEFAULT_LEVELS,
+) -> list[tuple[int, FieldError]]:
+    """Insert or update (by code) ``records``, in any order: parents are written first.
+
+    A record's parent is its ``parent`` or else the longest existing-or-imported code that
+    is a proper prefix of its code; its level is its ``level`` (key or Chinese name) or
+    else inferred from the code's length. Returns ``(index, error)`` for the records that
+    do not fit the tree; the others are written. Never commits.
+    """
+    existing = conn.execute(select(areas.c.code, areas.c.level, areas.c.parent_id)).all()
+    level_of = {row.code: row.level for row in existing}
+    has_root = any(row.parent_id is None for row in existing)
+    keys = {lv.name: lv.key for lv in levels}
+    errors: list[tuple[int, FieldError]] = []
+    placed: list[tuple[AreaRecord, str, str | None]] = []
+    for index in sorted(range(len(records)), key=lambda i: len(records[i].code)):
+        record = records[index]
+        try:
+            level, parent = _place(levels, level_of, keys, record, has_root)
+        except FieldError as exc:
+            errors.append((index, exc))
+            continue
+        level_of[record.code] = level
+        has_root = has_root or parent is None
+        placed.append((record, level, parent))
+    _write_by_length(conn, placed)
+    return errors
+
+
+def _place(
+    levels: Sequence[AreaLevel],
+    level_of: dict[str, str],
+    keys: Mapping[str, str],
+    record: AreaRecord,
+    has_root: bool,
+) -> tuple[str, str | None]:
+    """The level and parent code of ``record``, checked against the tree known so far."""
+    parent = record.parent or _longest_prefix(level_of, record.code)
+    if parent is not None and parent not in level_of:
+        raise FieldError("parent", f"no area with code {parent!r}")
+    level = keys.get(record.level, record.level) if record.level else None
+    level = level or infer_level(levels, record.code)
+    parent_view = AreaView(parent, "", level_of[parent], None) if parent else None
+    check_code(levels, record.code, level, parent_view)
+    if parent is None and has_root and record.code not in level_of:
+        raise FieldError("parent", "the district already has its root area")
+    return level, parent
+
+
+def _longest_prefix(level_of: Mapping[str, str], code: str) -> str | None:
+    for end in range(len(code) - 1, 0, -1):
+        if code[:end] in level_of:
+            return code[:end]
+    return None
+
+
+def _write_by_length(conn: Connection, placed: list[tuple[AreaRecord, str, str | None]]) -> None:
+    """Upsert code-length group by group, so every parent has its id before its children."""
+    ids: dict[str, int] = dict(conn.execute(select(areas.c.code, areas.c.id)).all())
+    statement = _upsert_by_code(conn)
+    for length, group in itertools.groupby(placed, key=lambda p: len(p[0].code)):
+        rows = [
+            {
+                "code": record.code,
+                "name": record.name,
+                "level": level,
+                "parent_id": ids[parent] if parent else None,
+            }
+            for record, level, parent in group
+        ]
+        conn.execute(statement, rows)
+        ids.update(
+            conn.execute(
+                select(areas.c.code, areas.c.id).where(func.length(areas.c.code) == length)
+            ).all()
+        )
+
+
+def _upsert_by_code(conn: Connection) -> Any:
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    statement = dialect_insert(areas)
+    return statement.on_conflict_do_update(
+        index_elements=[areas.c.code],
+        set_={
+            "name": statement.excluded.name,
+            "level": statement.excluded.level,
+            "parent_id": statement.excluded.parent_id,
+        },
+    )
