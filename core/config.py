@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import codecs
 import contextlib
+import datetime as dt
 import os
 import tempfile
 import tomllib
@@ -58,6 +59,30 @@ class AreasSection:
 
 
 @attrs.frozen
+class SlaSection:
+    """The pipeline's rules beside each service's own deadlines (see docs/cases.md)."""
+
+    repeat_window_days: int = 7
+    auto_close_days: int = 7
+    max_extensions: int = 2
+    max_reworks: int = 2
+    extra_holidays: tuple[dt.date, ...] = ()
+    extra_working_days: tuple[dt.date, ...] = ()
+
+
+@attrs.frozen
+class ServiceOverride:
+    """A district's change to one service of the catalogue; unset keys keep the default."""
+
+    name_zh: str | None = None
+    name_en: str | None = None
+    reply_minutes: int | None = None
+    resolve: int | None = None
+    resolve_unit: str | None = None
+    keywords: tuple[str, ...] | None = None
+
+
+@attrs.frozen
 class DistrictConfig:
     """The validated district.toml. Plugin tables stay raw here: they are structured by
     the plugin's own settings class once the plugin is loaded."""
@@ -67,8 +92,8 @@ class DistrictConfig:
     areas: AreasSection
     enabled: tuple[str, ...]
     plugin_tables: dict[str, dict[str, Any]]
-    sla: dict[str, Any]
-    services: dict[str, Any]
+    sla: SlaSection
+    services: dict[str, ServiceOverride]
 
     @property
     def path(self) -> Path:
@@ -123,17 +148,17 @@ def load(root: Path) -> DistrictConfig:
     for name, table in plugins.items():
         if not isinstance(table, dict):
             raise ConfigError(f"plugins.{name}: expected a table of settings")
-    for section in ("sla", "services"):
-        if not isinstance(data.get(section, {}), dict):
-            raise ConfigError(f"{section}: expected a table")
+    sla = structure(data.get("sla", {}), SlaSection, "sla")
+    _check_sla(sla)
+    services = structure(data.get("services", {}), dict[str, ServiceOverride], "services")
     return DistrictConfig(
         root=root,
         district=district,
         areas=areas,
         enabled=tuple(enabled),
         plugin_tables=plugins,
-        sla=data.get("sla", {}),
-        services=data.get("services", {}),
+        sla=sla,
+        services=services,
     )
 
 
@@ -150,6 +175,17 @@ def _check_district(section: DistrictSection) -> None:
         raise ConfigError(
             f"district.timezone: unknown time zone {section.timezone!r} (e.g. 'Asia/Shanghai')"
         ) from None
+
+
+def _check_sla(sla: SlaSection) -> None:
+    for key in ("repeat_window_days", "auto_close_days", "max_extensions", "max_reworks"):
+        if getattr(sla, key) < 0:
+            raise ConfigError(f"sla.{key}: expected 0 or more, got {getattr(sla, key)}")
+    both = sorted(set(sla.extra_holidays) & set(sla.extra_working_days))
+    if both:
+        raise ConfigError(
+            f"sla.extra_holidays: {both[0].isoformat()} is also in sla.extra_working_days"
+        )
 
 
 def _check_levels(levels: tuple[AreaLevel, ...]) -> None:

@@ -13,7 +13,7 @@ import os
 from collections.abc import Callable, Iterator, Sequence
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import insert
@@ -28,6 +28,11 @@ from community365.errors import ConfigError, DatabaseError
 from community365.plugins import InstalledPlugin, PluginHost, installed_plugins
 from community365.settings import structure
 from community365.values import Context, MigrationBranch
+
+if TYPE_CHECKING:
+    from community365.cases.catalogue import Catalogue
+    from community365.cases.pipeline import Pipeline
+    from community365.workdays import WorkCalendar
 
 Clock = Callable[[], dt.datetime]
 
@@ -138,6 +143,31 @@ class District:
     @cached_property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.config.district.timezone)
+
+    # -- cases --------------------------------------------------------------------------------
+
+    @cached_property
+    def catalogue(self) -> Catalogue:
+        """The core's services, the enabled plugins' and the district's overrides."""
+        from community365.cases.catalogue import build_catalogue
+
+        return build_catalogue(self.host.services(), self.config.services)
+
+    @cached_property
+    def calendar(self) -> WorkCalendar:
+        """Working days: the national calendar with the district's own exceptions."""
+        from community365.workdays import WorkCalendar
+
+        sla = self.config.sla
+        return WorkCalendar(
+            extra_holidays=set(sla.extra_holidays), extra_working_days=set(sla.extra_working_days)
+        )
+
+    def pipeline(self, ctx: Context) -> Pipeline:
+        """The case pipeline working in ``ctx``'s unit of work."""
+        from community365.cases.pipeline import Pipeline
+
+        return Pipeline(self, ctx)
 
     def audit(self, ctx: Context, action: str, subject: str = "", detail: str = "") -> None:
         ctx.connection.execute(

@@ -60,3 +60,7 @@ class FieldError(UsageError):
         self.field = field
         self.message = message
         super().__init__(f"{field}: {message}")
+
+
+class InvalidTransition(UsageError):
+    """An action that the case's status does not allow, or that needs what was not given."""

@@ -105,6 +105,13 @@ def c365_propose_handlers(case: CaseView, ctx: Context) -> list[Candidate]:
     Called whenever a case is routed or re-routed (transfer, refusal, escalation).
     Return candidates with a score and a reason (the reason is written to the case's
     history when the candidate is chosen). All results are collected.
+
+    Scores are on the scale of the duty roles: A 3, B 2, grid leader 1. The duty
+    candidates of the nearest area with a duty for the case's group compete with every
+    proposal; the highest score wins, ties go to the least loaded handler. So a proposal
+    above 3 takes the case from the grid's A; one below 1 only wins when the area has
+    no one available. Proposals naming an unknown or unavailable handler are dropped,
+    and the history says so.
     """
 
 
@@ -124,10 +131,13 @@ def c365_adjust_deadlines(case: CaseView, deadlines: Deadlines) -> Deadlines | N
 
 @hookspec
 def c365_case_transition(case: CaseView, transition: Transition, ctx: Context) -> None:
-    """Act on a case transition (accepted, replied, resolved, closed, reopened, ...).
+    """Act on a step of a case: assign, accept, refuse, transfer, reply, note, extend,
+    resolve, rate, close, reopen, withdraw, duplicate, reject, escalate, repeat.
 
-    Called after the status change and its event are written, in the same transaction;
-    ``case`` shows the new state. The return value is ignored; all plugins are called.
+    Called after every step but the intake itself (see ``c365_case_received``), once the
+    change and its event are written, in the same transaction; ``transition.action``
+    names the step (the status may be unchanged, e.g. for ``reply``) and ``case`` shows
+    the new state. The return value is ignored; all plugins are called.
     """
 
 

@@ -159,6 +159,8 @@ def _sub_path(exc: BaseException, path: str) -> str:
         name = getattr(note, "name", None)
         if name is None:
             index = getattr(note, "index", None)
+            if isinstance(index, str):  # a key of a table of tables
+                return f"{path}.{_toml_key(index)}"
             if index is not None:
                 return f"{path}[{index}]"
             continue

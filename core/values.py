@@ -24,6 +24,7 @@ Channel = Literal["hotline", "sms", "web", "walk_in", "visit", "patrol"]
 CHANNELS: tuple[Channel, ...] = ("hotline", "sms", "web", "walk_in", "visit", "patrol")
 
 ResolveUnit = Literal["hours", "working_days", "calendar_days"]
+RESOLVE_UNITS: tuple[ResolveUnit, ...] = ("hours", "working_days", "calendar_days")
 Role = Literal["A", "B", "leader"]
 RatingLevel = Literal["satisfied", "fairly_satisfied", "unsatisfied"]
 
@@ -83,6 +84,7 @@ class CaseDraft:
     area_code: str | None = None
     household_code: str | None = None
     fields: Mapping[str, Any] = attrs.field(factory=dict, converter=_freeze)
+    contact: str = ""  # a reporter who is not in the register: name and phone as given
 
 
 @attrs.frozen
@@ -95,7 +97,11 @@ class Problem:
 
 @attrs.frozen
 class CaseView:
-    """A stored case as plugins see it: a snapshot, not a row."""
+    """A stored case as plugins see it: a snapshot, not a row.
+
+    ``receiver_code`` is the handler who took the demand in (首问), accountable until
+    ``handler_code`` accepts; ``*_at`` are None until that step happened.
+    """
 
     ref: str
     service: str
@@ -109,6 +115,33 @@ class CaseView:
     handler_code: str | None = None
     reporter_id: int | None = None
     fields: Mapping[str, Any] = attrs.field(factory=dict, converter=_freeze)
+    service_group: str = ""
+    household_code: str | None = None
+    contact: str = ""
+    receiver_code: str | None = None
+    accepted_at: dt.datetime | None = None
+    replied_at: dt.datetime | None = None
+    resolved_at: dt.datetime | None = None
+    closed_at: dt.datetime | None = None
+    outcome: str = ""
+    minutes_spent: int | None = None
+    rating: RatingLevel | None = None
+    rating_comment: str = ""
+    extensions: int = 0
+    reworks: int = 0
+    repeats: int = 0
+    escalation: int = 0
+    escalated_on: dt.date | None = None
+    duplicate_of: str | None = None
+
+    @property
+    def is_open(self) -> bool:
+        """Work remains for a handler: received, assigned or accepted."""
+        return self.status in OPEN_STATUSES
+
+
+OPEN_STATUSES = ("received", "assigned", "accepted")
+FINAL_STATUSES = ("closed", "withdrawn", "duplicate", "rejected")
 
 
 # -- routing --------------------------------------------------------------------------------

@@ -29,6 +29,12 @@ CORE_COMMANDS: dict[str, tuple[str, str]] = {
     "tag": ("community365.cli.people", "Resident tags: 独居, 低保, 党员 ... (标签)."),
     "handler": ("community365.cli.handlers", "Staff, volunteers, teams, organisations (处置人)."),
     "duty": ("community365.cli.handlers", "Who answers for which area: A/B roles (责任)."),
+    "services": ("community365.cli.cases", "The service catalogue and its deadlines (服务目录)."),
+    "case": ("community365.cli.cases", "Cases: submit, route, handle, answer, rate (诉求)."),
+    "daily": (
+        "community365.cli.daily",
+        "The 365-day heartbeat: escalate, close, huddle (每日例行).",
+    ),
     "import": ("community365.cli.imports", "Import CSV ledgers, UTF-8 or GBK (导入台账)."),
     "audit": ("community365.cli.audit", "The audit log: who did what (操作记录)."),
 }

@@ -42,18 +42,60 @@ TREE_DEPTH = 4  # down to the small grids; `c365 area tree` shows the buildings 
     type=click.Path(file_okay=False, path_type=Path),
     default=Path("demo-district"),
 )
+@click.option(
+    "--weeks",
+    type=click.IntRange(0, 52),
+    default=4,
+    show_default=True,
+    help="Weeks of invented demands to run through the pipeline, up to yesterday (0: none).",
+)
 @json_option
 @pass_state
-def demo_cli(state: CliState, directory: Path, as_json: bool) -> None:
-    """Create the demo district in DIRECTORY (default: ./demo-district) and show it."""
+def demo_cli(state: CliState, directory: Path, weeks: int, as_json: bool) -> None:
+    """Create the demo district in DIRECTORY (default: ./demo-district), run a few
+    weeks of demands through it, and show it with the figures of those weeks."""
     if (directory / DISTRICT_FILE).exists():
         raise UsageError(f"{directory}: a district already exists here; choose another directory")
-    district = build_demo(directory, actor=state.actor, quiet=as_json)
-    try:
-        overview = demo_overview(district)
-    finally:
-        district.engine.dispose()
-    emit(as_json, {"directory": str(directory), **overview}, lambda: show(directory, overview))
+    with _removed_on_failure(directory):
+        district = build_demo(directory, actor=state.actor, quiet=as_json)
+        try:
+            overview = demo_overview(district)
+            stats = simulate_weeks(district, weeks, quiet=as_json) if weeks else None
+        finally:
+            district.engine.dispose()
+    data = {"directory": str(directory), **overview}
+    if stats is not None:
+        data["stats"] = stats.to_json()
+
+    def text() -> None:
+        show(directory, overview)
+        if stats is not None:
+            from community365.cli.cases import show_stats
+
+            click.echo("")
+            show_stats(stats, district)
+        _next_steps(directory)
+
+    emit(as_json, data, text)
+
+
+def simulate_weeks(district: District, weeks: int, *, quiet: bool) -> Any:
+    """Run ``weeks`` of demands up to yesterday; return the figures of those weeks."""
+    import datetime as dt
+
+    from community365.cases.stats import case_stats, inclusive_period
+    from community365.demo_district.simulate import simulate
+
+    today = district.clock().astimezone(district.tz).date()
+    summary = simulate(district.root, weeks=weeks, end=today, actor=district.actor)
+    if not quiet:
+        click.echo(
+            f"ran {summary.days} days of demands: {summary.submitted} taken in "
+            f"({summary.linked} repeats linked), {summary.steps} steps"
+        )
+    with district.begin() as ctx:
+        period = inclusive_period(today - dt.timedelta(weeks=weeks), today - dt.timedelta(days=1))
+        return case_stats(district, ctx, period)
 
 
 def demo_toml() -> str:
@@ -167,11 +209,16 @@ def show(directory: Path, overview: dict[str, Any]) -> None:
     click.echo("\nplugins enabled, in call order (插件):")
     for i, plugin in enumerate(overview["plugins"], start=1):
         click.echo(f"  {i}. {plugin['name']}  {plugin['summary']}".rstrip())
+
+
+def _next_steps(directory: Path) -> None:
     click.echo("\nnext steps:")
     for step in (
         f"cd {directory}",
         "c365 area tree",
         "c365 person list --tag 独居",
+        "c365 case list --open",
+        "c365 case stats",
         "c365 plugins list",
     ):
         click.echo(f"  {step}")

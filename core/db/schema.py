@@ -15,6 +15,7 @@ import datetime as dt
 from typing import Any
 
 from sqlalchemy import (
+    JSON,
     Boolean,
     CheckConstraint,
     Column,
@@ -184,4 +185,102 @@ audit_log = Table(
     Column("action", String(60), nullable=False),
     Column("subject", String(200), nullable=False, server_default=""),
     Column("detail", Text, nullable=False, server_default=""),
+)
+
+
+# -- cases --------------------------------------------------------------------------------------
+
+CASE_STATUSES = (
+    "received",
+    "assigned",
+    "accepted",
+    "resolved",
+    "closed",
+    "withdrawn",
+    "duplicate",
+    "rejected",
+)
+_STATUS_CHECK = "status IN ({})".format(", ".join(f"'{s}'" for s in CASE_STATUSES))
+
+case_counters = Table(
+    "case_counters",
+    metadata,
+    Column("year", Integer, primary_key=True, autoincrement=False),
+    Column("last", Integer, nullable=False),
+)
+
+cases = Table(
+    "cases",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("ref", String(20), nullable=False, unique=True),
+    Column("service", String(40), nullable=False),
+    Column("service_group", String(40), nullable=False),
+    Column("channel", String(10), nullable=False),
+    Column("status", String(12), nullable=False),
+    Column("area_id", ForeignKey("areas.id"), nullable=False, index=True),
+    Column("household_id", ForeignKey("households.id")),
+    Column("reporter_id", ForeignKey("persons.id"), index=True),
+    # An outside reporter (not in the register): name and phone as given.
+    Column("contact", String(100), nullable=False, server_default=""),
+    Column("text", Text, nullable=False),
+    Column("fields", JSON, nullable=False),
+    Column("received_at", UTCDateTime, nullable=False, index=True),
+    Column("reply_by", UTCDateTime, nullable=False),
+    Column("resolve_by", UTCDateTime, nullable=False),
+    # 首问: the handler who took the demand in stays accountable until someone accepts.
+    Column("receiver_id", ForeignKey("handlers.id")),
+    Column("handler_id", ForeignKey("handlers.id")),
+    Column("accepted_at", UTCDateTime),
+    Column("replied_at", UTCDateTime),
+    Column("resolved_at", UTCDateTime),
+    Column("closed_at", UTCDateTime),
+    Column("outcome", Text, nullable=False, server_default=""),
+    Column("minutes_spent", Integer),
+    Column("rating", String(20)),
+    Column("rating_comment", Text, nullable=False, server_default=""),
+    Column("extensions", Integer, nullable=False, server_default=text("0")),
+    Column("reworks", Integer, nullable=False, server_default=text("0")),
+    Column("repeats", Integer, nullable=False, server_default=text("0")),
+    Column("escalation", Integer, nullable=False, server_default=text("0")),
+    Column("escalated_on", Date),
+    Column("duplicate_of", ForeignKey("cases.id")),
+    CheckConstraint(_STATUS_CHECK, name="status"),
+    Index("ix_cases_handler_status", "handler_id", "status"),
+    Index("ix_cases_status_resolve_by", "status", "resolve_by"),
+)
+
+case_events = Table(
+    "case_events",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("case_id", ForeignKey("cases.id"), nullable=False, index=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("actor", String(100), nullable=False),
+    Column("action", String(20), nullable=False),
+    Column("from_status", String(12)),
+    Column("to_status", String(12), nullable=False),
+    Column("note", Text, nullable=False, server_default=""),
+    # The case columns this event changed, JSON-encoded: replaying them rebuilds the case.
+    Column("changes", JSON, nullable=False),
+)
+
+# What `c365 daily` did for a day, so that a second run of the same day changes nothing.
+daily_runs = Table(
+    "daily_runs",
+    metadata,
+    Column("day", Date, primary_key=True),
+    Column("task", String(80), primary_key=True),
+    Column("ran_at", UTCDateTime, nullable=False),
+    Column("summary", Text, nullable=False, server_default=""),
+)
+
+# 日碰头: each handler's open and overdue cases on a day, as `c365 daily` found them.
+huddle_items = Table(
+    "huddle_items",
+    metadata,
+    Column("day", Date, primary_key=True),
+    Column("handler_id", ForeignKey("handlers.id"), primary_key=True),
+    Column("case_id", ForeignKey("cases.id"), primary_key=True),
+    Column("overdue", Boolean, nullable=False),
 )

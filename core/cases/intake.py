@@ -1,0 +1,165 @@
+"""Intake (收集): from a draft to a stored case.
+
+Resolve the reporter and the place, classify the service (plugins first, then the
+core's keyword rules), validate (every problem at once), link a repeated demand to the
+open case it repeats (重复诉求并单), and otherwise store a new case with its deadlines.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+import attrs
+from sqlalchemy import select
+from sqlalchemy.engine import Connection
+
+from community365.db.schema import areas, cases, households, persons
+from community365.errors import UsageError
+from community365.values import CHANNELS, OPEN_STATUSES, CaseDraft, PersonRef, Problem, ServiceSpec
+
+
+class DraftRejected(UsageError):
+    """A draft with problems: the message lists every one of them."""
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems = tuple(problems)
+        listed = "; ".join(f"{p.field}: {p.message}" for p in problems)
+        super().__init__(f"case not taken in: {listed}")
+
+
+@attrs.frozen
+class Place:
+    area_id: int
+    area_code: str
+    household_id: int | None = None
+    household_code: str | None = None
+
+
+def classify_by_keywords(text: str, services: Sequence[ServiceSpec]) -> str | None:
+    """The service whose keywords match the most of ``text`` (longest matches first);
+    None when no keyword occurs."""
+    best: tuple[int, int] = (0, 0)
+    found = None
+    for spec in services:
+        hits = [k for k in spec.keywords if k and k in text]
+        score = (len(hits), sum(len(k) for k in hits))
+        if hits and score > best:
+            best, found = score, spec.code
+    return found
+
+
+def check_draft(draft: CaseDraft) -> list[Problem]:
+    problems = []
+    if draft.channel not in CHANNELS:
+        problems.append(Problem("channel", f"expected one of {', '.join(CHANNELS)}"))
+    if not draft.text.strip():
+        problems.append(Problem("text", "say what the resident asks for"))
+    if draft.received_at.tzinfo is None:
+        problems.append(Problem("received_at", "needs a timezone"))
+    return problems
+
+
+def find_reporter(
+    conn: Connection, ref: PersonRef | None
+) -> tuple[int | None, int | None, list[Problem]]:
+    """The reporter's person id and household id, or the problem finding them."""
+    if ref is None:
+        return None, None, []
+    query = select(persons.c.id, persons.c.household_id)
+    if ref.id_number:
+        query = query.where(persons.c.id_number == ref.id_number.strip().upper())
+        what = "no person with this ID number"
+    elif ref.phone:
+        query = query.where(persons.c.phone == ref.phone.strip())
+        what = f"no person with phone {ref.phone.strip()}"
+    elif ref.name and ref.household_code:
+        query = query.join(households, households.c.id == persons.c.household_id).where(
+            persons.c.name == ref.name.strip(), households.c.code == ref.household_code.strip()
+        )
+        what = f"no person {ref.name!r} in household {ref.household_code!r}"
+    else:
+        return None, None, [Problem("reporter", "give an ID number, a phone, or name+household")]
+    rows = conn.execute(query.limit(2)).all()
+    if not rows:
+        return None, None, [Problem("reporter", what)]
+    if len(rows) > 1:
+        return None, None, [Problem("reporter", "several persons match; give the ID number")]
+    return rows[0].id, rows[0].household_id, []
+
+
+def find_place(
+    conn: Connection, draft: CaseDraft, reporter_household: int | None
+) -> tuple[Place | None, list[Problem]]:
+    """Where the demand is: the household, else the area, else the reporter's household."""
+    if draft.household_code:
+        row = conn.execute(
+            select(
+                households.c.id,
+                households.c.code,
+                areas.c.id.label("aid"),
+                areas.c.code.label("acode"),
+            )
+            .join(areas, areas.c.id == households.c.area_id)
+            .where(households.c.code == draft.household_code.strip())
+        ).first()
+        if row is None:
+            return None, [Problem("household", f"no household {draft.household_code!r}")]
+        return Place(row.aid, row.acode, row.id, row.code), []
+    if draft.area_code:
+        row = conn.execute(
+            select(areas.c.id, areas.c.code).where(areas.c.code == draft.area_code.strip())
+        ).first()
+        if row is None:
+            return None, [Problem("area", f"no area {draft.area_code!r}")]
+        return Place(row.id, row.code), []
+    if reporter_household is not None:
+        row = conn.execute(
+            select(
+                households.c.id,
+                households.c.code,
+                areas.c.id.label("aid"),
+                areas.c.code.label("acode"),
+            )
+            .join(areas, areas.c.id == households.c.area_id)
+            .where(households.c.id == reporter_household)
+        ).one()
+        return Place(row.aid, row.acode, row.id, row.code), []
+    return None, [Problem("place", "give a household, building or area code")]
+
+
+def open_repeat(
+    conn: Connection,
+    *,
+    reporter_id: int | None,
+    contact: str,
+    place: Place,
+    service: str,
+    since: dt.datetime,
+) -> str | None:
+    """The reference of the open case this demand repeats, if any: same reporter (or
+    outside contact), same place, same service, received since ``since``."""
+    if reporter_id is None and not contact:
+        return None
+    who = (
+        cases.c.reporter_id == reporter_id
+        if reporter_id is not None
+        else cases.c.contact == contact
+    )
+    where = (
+        cases.c.household_id == place.household_id
+        if place.household_id is not None
+        else cases.c.area_id == place.area_id
+    )
+    return conn.execute(
+        select(cases.c.ref)
+        .where(
+            who,
+            where,
+            cases.c.service == service,
+            cases.c.status.in_(OPEN_STATUSES),
+            cases.c.received_at >= since,
+        )
+        .order_by(cases.c.received_at)
+        .limit(1)
+    ).scalar()

@@ -1,0 +1,178 @@
+"""Routing (派单): who takes a case, and why.
+
+Duty candidates come from the nearest area, at or above the case's area, that has a duty
+for the case's service group (a duty without a group covers every group). There the
+available A (primary) is chosen, else B (backup, AB角), else the grid leader (网格长); if
+nobody there is available, the next area up is tried. Plugins propose candidates of
+their own with a score on the same scale as the roles (A 3, B 2, leader 1): a proposal
+scoring above 3 wins over the A of the area. Ties go to the least loaded (fewest open
+cases), then to the lower code. Every choice carries the reason it was made.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from zoneinfo import ZoneInfo
+
+import attrs
+from sqlalchemy import func, select
+from sqlalchemy.engine import Connection
+
+from community365.db.schema import areas, cases, duties, handlers
+from community365.registry.handlers import _available as available_clause
+from community365.values import OPEN_STATUSES, Candidate
+
+ROLE_SCORES = {"A": 3.0, "B": 2.0, "leader": 1.0}
+ROLE_NAMES = {"A": "A角", "B": "B角", "leader": "网格长 leader"}
+
+
+@attrs.frozen
+class Choice:
+    """The routing decision: the handler (None when nobody could be found) and why."""
+
+    handler_id: int | None
+    handler_code: str | None
+    reason: str
+
+
+@attrs.frozen
+class _Option:
+    handler_id: int
+    code: str
+    score: float
+    load: int
+    reason: str
+
+    def rank(self) -> tuple[float, int, str]:
+        return (-self.score, self.load, self.code)
+
+
+def ancestors(conn: Connection, area_id: int) -> list[tuple[int, str]]:
+    """The area and those above it, nearest first, as (id, code)."""
+    chain: list[tuple[int, str]] = []
+    current: int | None = area_id
+    while current is not None:
+        row = conn.execute(
+            select(areas.c.id, areas.c.code, areas.c.parent_id).where(areas.c.id == current)
+        ).one()
+        chain.append((row.id, row.code))
+        current = row.parent_id
+    return chain
+
+
+def _load() -> object:
+    return (
+        select(func.count())
+        .where(cases.c.handler_id == handlers.c.id, cases.c.status.in_(OPEN_STATUSES))
+        .correlate(handlers)
+        .scalar_subquery()
+    )
+
+
+def _duty_rows(
+    conn: Connection, area_ids: Sequence[int], group: str, at: dt.datetime, tz: ZoneInfo
+) -> list[object]:
+    query = (
+        select(
+            duties.c.area_id,
+            duties.c.role,
+            handlers.c.id,
+            handlers.c.code,
+            handlers.c.name,
+            available_clause(at, tz).label("available"),
+            _load().label("load"),
+        )
+        .select_from(duties.join(handlers, handlers.c.id == duties.c.handler_id))
+        .where(duties.c.area_id.in_(area_ids), duties.c.service_group.in_([group, ""]))
+    )
+    return list(conn.execute(query))
+
+
+def _plugin_options(
+    conn: Connection,
+    proposals: Iterable[tuple[str, Candidate]],
+    at: dt.datetime,
+    tz: ZoneInfo,
+    exclude: set[int],
+) -> tuple[list[_Option], list[str]]:
+    """Plugins' proposals that name an available handler; and why others were dropped."""
+    proposals = list(proposals)
+    if not proposals:
+        return [], []
+    codes = {c.handler_code for _, c in proposals}
+    rows = {
+        r.code: r
+        for r in conn.execute(
+            select(
+                handlers.c.id,
+                handlers.c.code,
+                available_clause(at, tz).label("available"),
+                _load().label("load"),
+            ).where(handlers.c.code.in_(codes))
+        )
+    }
+    options, dropped = [], []
+    for plugin, c in proposals:
+        row = rows.get(c.handler_code)
+        if row is None or not row.available or row.id in exclude:
+            why = "unknown" if row is None else "unavailable" if not row.available else "excluded"
+            dropped.append(f"{plugin} proposed {c.handler_code} ({why})")
+            continue
+        options.append(_Option(row.id, row.code, c.score, row.load, f"{plugin}: {c.reason}"))
+    return options, dropped
+
+
+def choose(
+    conn: Connection,
+    area_id: int,
+    group: str,
+    proposals: Iterable[tuple[str, Candidate]],
+    at: dt.datetime,
+    tz: ZoneInfo,
+    exclude: Iterable[int] = (),
+) -> Choice:
+    """Choose the handler for a case in ``area_id`` of service ``group`` at ``at``.
+
+    ``exclude`` are handlers who must not get it again (they refused or passed it on).
+    """
+    excluded = set(exclude)
+    chain = ancestors(conn, area_id)
+    rows = _duty_rows(conn, [aid for aid, _ in chain], group, at, tz)
+    passed_over: list[str] = []
+    duty_options: list[_Option] = []
+    for aid, code in chain:
+        here = sorted(
+            (r for r in rows if r.area_id == aid),
+            key=lambda r: (-ROLE_SCORES[r.role], r.load, r.code),
+        )
+        for row in here:
+            if row.available and row.id not in excluded:
+                duty_options.append(
+                    _Option(
+                        row.id,
+                        row.code,
+                        ROLE_SCORES[row.role],
+                        row.load,
+                        f"{ROLE_NAMES[row.role]} of {code}, {row.load} open",
+                    )
+                )
+            else:
+                why = "passed it on" if row.id in excluded else "unavailable"
+                passed_over.append(f"{row.code} ({row.role}, {why})")
+        if duty_options:
+            break
+    plugin_options, dropped = _plugin_options(conn, proposals, at, tz, excluded)
+    options = sorted([*duty_options, *plugin_options], key=_Option.rank)
+    notes = passed_over + dropped
+    if not options:
+        where = chain[0][1]
+        return Choice(
+            None, None, f"nobody available for {group} at {where} or above" + _also(notes)
+        )
+    best = options[0]
+    return Choice(best.handler_id, best.code, best.reason + _also(notes))
+
+
+def _also(notes: list[str]) -> str:
+    return f"; passed over: {', '.join(notes)}" if notes else ""
