@@ -204,3 +204,40 @@ def test_list_filters(grid: Callable[..., Result]) -> None:
     assert refs("--overdue") == []
     bad = grid("case", "list", "--from", "2026-12-01", "--to", "2026-11-01")
     assert bad.exit_code == 2 and "before --from" in bad.output
+
+
+def test_daily_twice_and_the_huddle_sheet(grid: Callable[..., Result]) -> None:
+    ref = submit(grid, "--text", "楼道路灯坏了", "--area", GRID)["ref"]
+    first = grid("daily", "--date", "2026-12-31", "--json")
+    assert first.exit_code == 0, first.output
+    report = json.loads(first.stdout)
+    assert report["escalated"] == [ref] and not report["already_ran"]
+    second = grid("daily", "--date", "2026-12-31")
+    assert second.exit_code == 0 and "(already ran)" in second.output
+    sheet = json.loads(grid("case", "huddle", "--date", "2026-12-31", "--json").stdout)
+    assert {(line["handler_code"], line["ref"], line["overdue"]) for line in sheet} >= {
+        ("S006", ref, True),
+        ("S001", ref, True),
+    }
+    as_handler = grid("daily", actor="S006")
+    assert as_handler.exit_code == 2 and "office staff" in as_handler.output
+
+
+def test_stats_for_a_month_and_bad_periods(grid: Callable[..., Result]) -> None:
+    ref = submit(grid, "--text", "请问居住证怎么办理", "--area", GRID)["ref"]
+    assert grid("case", "reply", ref, "需要带身份证").exit_code == 0
+    result = grid("case", "stats", "--json")
+    assert result.exit_code == 0, result.output
+    stats = json.loads(result.stdout)
+    assert stats["received"] == 1 and stats["response_rate"] == "1.0000"
+    assert stats["satisfaction_rate"] is None
+    table = grid("case", "stats")
+    assert "响应率" in table.output and "100.0%" in table.output
+    for args, message in [
+        (("--month", "2026-13"), "--month: expected YYYY-MM"),
+        (("--month", "2026-11", "--from", "2026-11-01"), "not both"),
+        (("--from", "2026-11-20", "--to", "2026-11-01"), "before --from"),
+        (("--area", "999"), "no area"),
+    ]:
+        bad = grid("case", "stats", *args)
+        assert bad.exit_code == 2 and message in bad.output, bad.output

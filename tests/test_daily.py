@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from test_case_stats import (
     EAST_GRID,
     GRID1,
@@ -34,7 +34,7 @@ from community365.cases.daily import (
 )
 from community365.db.schema import cases, daily_runs, huddle_items, metadata
 from community365.district import District
-from community365.errors import NotFound, PluginError, UsageError
+from community365.errors import NotFound, UsageError
 from community365.values import Context, DailyTask
 
 NOV26, NOV27 = dt.date(2026, 11, 26), dt.date(2026, 11, 27)
@@ -246,10 +246,14 @@ def test_daily_run(run, district: District, tmp_path: Path) -> None:
         d.engine.dispose()
 
 
-def test_daily_refuses_a_handler_and_rolls_back_a_failing_task(
+def test_daily_refuses_a_handler_and_isolates_a_failing_task(
     run, district: District, tmp_path: Path
 ) -> None:
+    calls: list[dt.date] = []
+
     def broken(ctx: Context, day: dt.date) -> str | None:
+        calls.append(day)
+        ctx.connection.execute(delete(huddle_items))  # undone with the task
         raise RuntimeError("rota sheet missing")
 
     plugin = type(
@@ -262,12 +266,17 @@ def test_daily_refuses_a_handler_and_rolls_back_a_failing_task(
         ref = submit(d, "2026-11-20 09:00", "repair", GRID1)
         with pytest.raises(UsageError, match="office staff"):
             daily(d, "2026-11-26 06:00", NOV26, actor="G1A")
-        before = snapshot(d)
-        with pytest.raises(PluginError, match=r"'meals'.*rota.*rota sheet missing"):
-            daily(d, "2026-11-26 06:00", NOV26)
-        assert snapshot(d) == before  # the escalation and the sheet rolled back with it
-        with d.engine.connect() as conn:
-            assert conn.execute(select(cases.c.escalation).where(cases.c.ref == ref)).scalar() == 0
-            assert conn.execute(select(huddle_items)).all() == []
+        report = daily(d, "2026-11-26 06:00", NOV26)
+        [failed] = report.failed
+        assert failed.task == "meals.rota" and failed.status == "failed"
+        assert "'meals'" in failed.summary and "rota sheet missing" in failed.summary
+        with d.engine.connect() as conn:  # the core's steps stand
+            assert conn.execute(select(cases.c.escalation).where(cases.c.ref == ref)).scalar() == 1
+            assert conn.execute(select(huddle_items)).all() != []
+            tasks = conn.execute(select(daily_runs.c.task)).scalars().all()
+            assert "meals.rota" not in tasks
+        again = daily(d, "2026-11-26 07:00", NOV26)  # tried again, still failing
+        assert [s.task for s in again.failed] == ["meals.rota"]
+        assert calls == [NOV26, NOV26]
     finally:
         d.engine.dispose()

@@ -59,7 +59,7 @@ STEP_LABELS: dict[str, tuple[str, str]] = {
     HUDDLE: ("日碰头", "daily huddle sheet"),
 }
 
-StepStatus = Literal["done", "already_ran"]
+StepStatus = Literal["done", "already_ran", "failed"]
 
 
 @attrs.frozen
@@ -96,6 +96,10 @@ class DailyReport:
     huddle_total: int
 
     @property
+    def failed(self) -> list[StepReport]:
+        return [step for step in self.steps if step.status == "failed"]
+
+    @property
     def already_ran(self) -> bool:
         return all(step.status == "already_ran" for step in self.steps)
 
@@ -103,6 +107,7 @@ class DailyReport:
         """Plain dicts and lists; dates and times as ISO strings."""
         data = attrs.asdict(self, value_serializer=plain)
         data["already_ran"] = self.already_ran
+        data["failed"] = [step.task for step in self.failed]
         return data
 
 
@@ -133,7 +138,9 @@ def run_daily(district: District, ctx: Context, day: dt.date) -> DailyReport:
     Idempotent: a second run for the same day, with nothing changed in between, writes
     nothing and reports every step as already run. Runs as office staff: raises
     UsageError when ``ctx.actor`` is a handler's code (a handler acts only on their own
-    areas); raises PluginError when a plugin's task fails.
+    areas). A plugin task that raises is rolled back on its own and reported as
+    ``failed`` (see :attr:`DailyReport.failed`); it is not recorded, so the next run of
+    the day tries it again, while the core's steps stand.
     """
     conn = ctx.connection
     if acting_handler(conn, ctx.actor) is not None:
@@ -206,9 +213,12 @@ def run_daily(district: District, ctx: Context, day: dt.date) -> DailyReport:
             steps.append(StepReport(name, task.name, task.name, "already_ran", ran_at, earlier))
             continue
         try:
-            summary = task.run(ctx, day) or ""
+            with conn.begin_nested():  # a failing task undoes its own work, not the run
+                summary = task.run(ctx, day) or ""
         except Exception as exc:
-            raise PluginError(plugin, f"c365_daily_tasks ({task.name})", exc) from exc
+            error = PluginError(plugin, f"c365_daily_tasks ({task.name})", exc)
+            steps.append(StepReport(name, task.name, task.name, "failed", ctx.now, str(error)))
+            continue
         _record(conn, day, name, ctx.now, summary)
         recorded[name] = (ctx.now, summary)
         steps.append(StepReport(name, task.name, task.name, "done", ctx.now, summary))

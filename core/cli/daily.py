@@ -6,7 +6,7 @@ import datetime as dt
 
 import click
 
-from community365.cli.state import CliState, emit, json_option, pass_state
+from community365.cli.state import C365ClickError, CliState, emit, json_option, pass_state
 
 
 @click.command("daily")
@@ -32,7 +32,10 @@ def daily_cli(state: CliState, day: dt.datetime | None, as_json: bool) -> None:
     def text() -> None:
         click.echo(f"daily run for {report.day}" + (" (already ran)" if report.already_ran else ""))
         for step in report.steps:
-            mark = "=" if step.status == "already_ran" else "✓"
+            mark = {"already_ran": "=", "done": "✓", "failed": "✗"}[step.status]
             click.echo(f"{mark} {step.label_zh} {step.label_en}: {step.summary}")
 
     emit(as_json, report.to_json(), text)
+    if report.failed:
+        names = ", ".join(step.task for step in report.failed)
+        raise C365ClickError(f"daily tasks failed: {names}; the rest of the run stands", 1)
