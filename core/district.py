@@ -65,6 +65,7 @@ class District:
         self.clock = clock
         self.actor = actor or default_actor()
         self.settings = self._validate_settings()
+        self.catalogue  # noqa: B018 -- [services] overrides are checked at start-up too
 
     @classmethod
     def open(

@@ -202,6 +202,8 @@ def c365_migrations() -> MigrationBranch | None:
 def c365_daily_tasks() -> list[DailyTask]:
     """Declare work for the 365-day heartbeat, ``c365 daily``.
 
-    Called once per run of ``c365 daily``; each task then runs in its own transaction, in
-    plugin order. All results are collected.
+    Called once per run of ``c365 daily``, after the core's steps; each task then runs
+    once per day, in plugin order, in a savepoint of the run: a task that raises is
+    undone alone, reported as failed and tried again by the next run. All results are
+    collected.
     """

@@ -26,7 +26,8 @@ LEDGERS = {
     f"{GRID},第一微网格,微网格,33021200100101\n"
     f"{BUILDING},1幢,楼栋,{GRID}\n",
     "households": f"户号,所属区域,地址,联系电话\n{HOUSEHOLD},{BUILDING},百丈东路118弄1号101室,\n",
-    "persons": f"身份证号,姓名,户号,联系电话,标签\n{ID_NUMBER},史永康,{HOUSEHOLD},13603990107,独居\n",
+    "persons": "身份证号,姓名,户号,联系电话,标签\n"
+    f"{ID_NUMBER},史永康,{HOUSEHOLD},13603990107,独居\n",
     "handlers": "处置人编码,名称,类型,联系电话,身份证号,技能\n"
     "S001,傅晓红,工作人员,13222335403,,\n"
     "S006,金雨萱,工作人员,15965637342,,\n"
@@ -78,7 +79,7 @@ def test_services_list_shows_the_core_catalogue(run: Callable[..., Result]) -> N
     assert services["consult"]["reply_minutes"] == 5
     assert services["repair"]["name_zh"] == "报修"
     table = run("services", "list")
-    assert "纠纷调解" in table.output and "working days" in table.output
+    assert "纠纷调解" in table.output and "工作日 working day" in table.output
 
 
 def test_submit_classifies_routes_and_answers_with_a_reference(

@@ -144,10 +144,12 @@ def _apply(spec: ServiceSpec, override: ServiceOverride, code: str) -> ServiceSp
             f"services.{code}.resolve_unit: expected one of {', '.join(RESOLVE_UNITS)}, "
             f"got {override.resolve_unit!r}"
         )
-    for key in ("reply_minutes", "resolve"):
-        value = getattr(override, key)
-        if value is not None and value <= 0:
-            raise ConfigError(f"services.{code}.{key}: expected a positive number, got {value}")
+    if override.reply_minutes is not None and override.reply_minutes < 1:
+        raise ConfigError(
+            f"services.{code}.reply_minutes: expected 1 or more, got {override.reply_minutes}"
+        )
+    if override.resolve is not None and override.resolve < 0:
+        raise ConfigError(f"services.{code}.resolve: expected 0 or more, got {override.resolve}")
     sla = attrs.evolve(
         spec.sla,
         **{

@@ -24,9 +24,9 @@ RATINGS = {
     "不满意": "unsatisfied",
 }
 UNIT_NAMES = {
-    "hours": "hours 小时",
-    "working_days": "working days 工作日",
-    "calendar_days": "days 自然日",
+    "hours": "小时 hour",
+    "working_days": "工作日 working day",
+    "calendar_days": "自然日 day",
 }
 _PHONE = re.compile(r"1[3-9]\d{9}")
 
@@ -45,14 +45,18 @@ def _mask_contact(text: str) -> str:
     return _PHONE.sub(lambda m: mask_phone(m.group()) or "", text)
 
 
-def case_data(case: Any, tz: Any) -> dict[str, Any]:
+def _json_times(data: dict[str, Any], tz: Any) -> dict[str, Any]:
+    return {
+        k: v.astimezone(tz).isoformat() if isinstance(v, dt.datetime) else v
+        for k, v in data.items()
+    }
+
+
+def case_data(case: Any, district: Any) -> dict[str, Any]:
     """A case as JSON: times in the district's timezone, the contact's phone masked."""
-    data = attrs.asdict(case)
-    for key, value in data.items():
-        if isinstance(value, dt.datetime):
-            data[key] = value.astimezone(tz).isoformat()
+    data = _json_times(attrs.asdict(case), district.tz)
     data["contact"] = _mask_contact(case.contact)
-    data["overdue"] = _is_overdue(case, dt.datetime.now(dt.UTC))
+    data["overdue"] = _is_overdue(case, district.clock())
     return data
 
 
@@ -129,8 +133,9 @@ def _reporter(text: str | None) -> Any:
     if "/" in text:
         household, name = (part.strip() for part in text.split("/", 1))
         return PersonRef(name=name, household_code=household)
-    if text.isdigit() and len(text) == 11:
-        return PersonRef(phone=text)
+    digits = re.sub(r"[\s()-]", "", text).removeprefix("+86")
+    if digits.isdigit() and len(digits) == 11:
+        return PersonRef(phone=digits)
     return PersonRef(id_number=text)
 
 
@@ -179,6 +184,8 @@ def submit_cmd(
     """Take in a demand (受理): it gets a reference such as 2026-000123 and is routed."""
     from community365.values import CaseDraft
 
+    if household and area:
+        raise UsageError("give the place as --household or --area, not both")
     district = state.district()
     fields = _fields(field_pairs)
     with district.begin() as ctx:
@@ -196,7 +203,7 @@ def submit_cmd(
         submitted = district.pipeline(ctx).submit(draft)
     case, tz = submitted.case, district.tz
     if as_json:
-        emit_json({**case_data(case, tz), "linked": submitted.linked})
+        emit_json({**case_data(case, district), "linked": submitted.linked})
         return
     if submitted.linked:
         click.echo(
@@ -270,7 +277,7 @@ def list_cmd(
         now = ctx.now
     emit(
         as_json,
-        [case_data(c, tz) for c in found],
+        [case_data(c, district) for c in found],
         lambda: emit_table(
             ["ref", "received", "service", "channel", "area", "status", "handler", "resolve by"],
             [
@@ -304,8 +311,11 @@ def show_cmd(state: CliState, ref: str, as_json: bool) -> None:
     with district.begin() as ctx:
         case, events = case_history(ctx.connection, ref, acting_handler(ctx.connection, ctx.actor))
     if as_json:
-        history = [{**attrs.asdict(e), "at": e.at.astimezone(tz).isoformat()} for e in events]
-        emit_json({**case_data(case, tz), "events": history})
+        history = [
+            {**_json_times(attrs.asdict(e), tz), "changes": _json_times(e.changes, tz)}
+            for e in events
+        ]
+        emit_json({**case_data(case, district), "events": history})
         return
     spec = district.catalogue.get(case.service)
     click.echo(f"{case.ref}  {spec.name_zh} {spec.name_en}  {_status(case.status)}")
@@ -349,7 +359,7 @@ def _act(state: CliState, ref: str, step: Callable[[Any], Any], as_json: bool) -
     with district.begin() as ctx:
         case = step(district.pipeline(ctx))
     if as_json:
-        emit_json(case_data(case, district.tz))
+        emit_json(case_data(case, district))
         return
     who = f" → {case.handler_code}" if case.handler_code else ""
     click.echo(f"{case.ref}: {_status(case.status)}{who}")
