@@ -259,9 +259,10 @@ class PluginHost:
         self._call("c365_case_received", case=case, ctx=ctx)
 
     # routing
-    def propose_handlers(self, case: CaseView, ctx: Context) -> list[Candidate]:
-        found = self._call("c365_propose_handlers", case=case, ctx=ctx)
-        return [c for candidates in found for c in candidates or ()]
+    def propose_handlers(self, case: CaseView, ctx: Context) -> list[tuple[str, Candidate]]:
+        """Every plugin's proposals, with the plugin's name (routing says whose won)."""
+        found = self._per_plugin("c365_propose_handlers", case=case, ctx=ctx)
+        return [(p, c) for p, candidates in found for c in candidates or ()]
 
     def adjust_deadlines(self, case: CaseView, deadlines: Deadlines) -> Deadlines:
         found = self._first("c365_adjust_deadlines", case=case, deadlines=deadlines)

@@ -227,9 +227,9 @@ def test_hook_propose_handlers(shared: District) -> None:
     with plugged.begin() as ctx:
         found = plugged.host.propose_handlers(CASE, ctx)
     assert found == [
-        Candidate("grid-330212", 0.9, "鄞州区网格员"),
-        Candidate("v-1", 0.5, "同楼志愿者"),
-        Candidate("v-2", 0.4, "时间银行会员"),
+        ("duty", Candidate("grid-330212", 0.9, "鄞州区网格员")),
+        ("volunteers", Candidate("v-1", 0.5, "同楼志愿者")),
+        ("volunteers", Candidate("v-2", 0.4, "时间银行会员")),
     ]
     plugged.engine.dispose()
 

@@ -16,7 +16,10 @@ from sqlalchemy.engine import Connection
 
 from community365.db.schema import areas, cases, households, persons
 from community365.errors import UsageError
+from community365.registry.contact import InvalidPhone, parse_phone
 from community365.values import CHANNELS, OPEN_STATUSES, CaseDraft, PersonRef, Problem, ServiceSpec
+
+CONTACT_LENGTH = 100  # cases.contact
 
 
 class DraftRejected(UsageError):
@@ -55,6 +58,8 @@ def check_draft(draft: CaseDraft) -> list[Problem]:
         problems.append(Problem("channel", f"expected one of {', '.join(CHANNELS)}"))
     if not draft.text.strip():
         problems.append(Problem("text", "say what the resident asks for"))
+    if len(draft.contact.strip()) > CONTACT_LENGTH:
+        problems.append(Problem("contact", f"at most {CONTACT_LENGTH} characters"))
     if draft.received_at.tzinfo is None:
         problems.append(Problem("received_at", "needs a timezone"))
     return problems
@@ -71,8 +76,12 @@ def find_reporter(
         query = query.where(persons.c.id_number == ref.id_number.strip().upper())
         what = "no person with this ID number"
     elif ref.phone:
-        query = query.where(persons.c.phone == ref.phone.strip())
-        what = f"no person with phone {ref.phone.strip()}"
+        try:  # stored phones are normalised: 136-0399-0107 and +86 ... are 13603990107
+            phone = parse_phone(ref.phone.strip())
+        except InvalidPhone as exc:
+            return None, None, [Problem("reporter", str(exc))]
+        query = query.where(persons.c.phone == phone)
+        what = f"no person with phone {phone}"
     elif ref.name and ref.household_code:
         query = query.join(households, households.c.id == persons.c.household_id).where(
             persons.c.name == ref.name.strip(), households.c.code == ref.household_code.strip()

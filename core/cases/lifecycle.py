@@ -39,7 +39,7 @@ ACTIONS: dict[str, Action] = {
         Action("assign", "派单", ("received", "assigned"), ("assigned",)),
         Action("accept", "接单", ("assigned",), ("accepted",)),
         Action("refuse", "退单", ("assigned",), ("assigned", "received"), needs_note=True),
-        Action("transfer", "转办", WORKING, ("assigned",), needs_note=True),
+        Action("transfer", "转办", WORKING, ("assigned", "received"), needs_note=True),
         Action("escalate", "催办", OPEN_STATUSES),
         Action("reply", "回复", OPEN_STATUSES, needs_note=True),
         Action("note", "记录", (*OPEN_STATUSES, "resolved"), needs_note=True),
@@ -67,5 +67,5 @@ def check(ref: str, status: str, action: str, note: str = "") -> Action:
             f"({action} needs a case that is {' or '.join(spec.allowed_from)})"
         )
     if spec.needs_note and not note.strip():
-        raise InvalidTransition(f"case {ref}: {action} needs a reason or text (--note)")
+        raise InvalidTransition(f"case {ref}: {action} needs a reason or a text")
     return spec

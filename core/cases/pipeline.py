@@ -34,6 +34,7 @@ from community365.cases.scope import Actor, acting_handler
 from community365.db.schema import case_events, handlers
 from community365.deadlines import compute_deadlines, extend_deadline
 from community365.errors import InvalidTransition, NotFound, UsageError
+from community365.registry.handlers import is_available
 from community365.values import (
     CaseDraft,
     CaseView,
@@ -143,7 +144,7 @@ class Pipeline:
         store.insert_case(self.ctx, values, note=f"{draft.channel}: {values['text']}")
         case = store.get_case(self.conn, values["ref"])
         self.host.case_received(case, self.ctx)
-        return Submitted(self.route(case.ref))
+        return Submitted(self._route(store.case_row(self.conn, case.ref)))
 
     def _service(self, draft: CaseDraft) -> tuple[Any, list[Problem]]:
         if draft.service:
@@ -160,20 +161,15 @@ class Pipeline:
     # -- routing ---------------------------------------------------------------------------
 
     def route(self, ref: str, *, exclude: Iterable[int] = (), note: str = "") -> CaseView:
-        """Choose a handler for a received case and assign it; a case nobody can take
-        stays received (the daily run escalates it)."""
-        row = store.case_row(self.conn, ref, lock=True)
-        lifecycle.check(ref, row["status"], "assign")
-        view = store.get_case(self.conn, ref)
-        # routing.choose wants (plugin, candidate) pairs, to say whose proposal won or was
-        # dropped; PluginHost.propose_handlers flattens the plugin names away.
-        proposals = [
-            (plugin, candidate)
-            for plugin, found in self.host._per_plugin(
-                "c365_propose_handlers", case=view, ctx=self.ctx
-            )
-            for candidate in found or ()
-        ]
+        """Choose a handler for a received or assigned case and assign it; a case nobody
+        can take stays received (the daily run escalates it). ``exclude``: handler ids
+        that must not get it."""
+        return self._route(self._row(ref, "assign"), exclude, note)
+
+    def _route(self, row: RowMapping, exclude: Iterable[int] = (), note: str = "") -> CaseView:
+        row = store.case_row(self.conn, row["ref"], lock=True)  # as the last step left it
+        view = store.get_case(self.conn, row["ref"])
+        proposals = self.host.propose_handlers(view, self.ctx)
         choice = routing.choose(
             self.conn,
             row["area_id"],
@@ -200,7 +196,7 @@ class Pipeline:
         """退单: the assignee gives the case back; it is routed again, without them."""
         row = self._row(ref, "refuse", reason, assignee_only=True)
         self._act(row, "refuse", {"status": "received", "handler_id": None}, reason)
-        return self.route(ref, exclude=self._passed_on(row["id"]))
+        return self._route(row, self._passed_on(row["id"]))
 
     def transfer(self, ref: str, reason: str, to: str | None = None) -> CaseView:
         """转办: pass the case to the handler ``to`` (a code), or route it again without
@@ -208,7 +204,7 @@ class Pipeline:
         row = self._row(ref, "transfer", reason)
         if to is None:
             self._act(row, "transfer", {"status": "received", "handler_id": None}, reason)
-            return self.route(ref, exclude=self._passed_on(row["id"]))
+            return self._route(row, self._passed_on(row["id"]))
         target = self.conn.execute(
             select(handlers.c.id, handlers.c.active).where(handlers.c.code == to)
         ).first()
@@ -216,6 +212,8 @@ class Pipeline:
             raise NotFound(f"no handler with code {to!r}")
         if not target.active:
             raise UsageError(f"handler {to} is inactive")
+        if not is_available(self.conn, target.id, self.ctx.now, self.ctx.tz):
+            raise UsageError(f"handler {to} is not available now (on leave or off shift)")
         if target.id == row["handler_id"]:
             raise InvalidTransition(f"case {ref} is already with {to}")
         changes = {"status": "assigned", "handler_id": target.id, "accepted_at": None}
@@ -286,6 +284,11 @@ class Pipeline:
     def reopen(self, ref: str, reason: str) -> CaseView:
         """返工: send a resolved case back to its handler."""
         row = self._row(ref, "reopen", reason)
+        if row["reworks"] >= self.rules.max_reworks:
+            raise InvalidTransition(
+                f"case {ref} was reworked {row['reworks']} times, the most allowed "
+                f"(sla.max_reworks = {self.rules.max_reworks})"
+            )
         changes = {"status": "accepted", "reworks": row["reworks"] + 1, "resolved_at": None}
         return self._act(row, "reopen", changes, reason)
 
@@ -321,7 +324,7 @@ class Pipeline:
         changes = {"escalation": row["escalation"] + 1, "escalated_on": day}
         case = self._act(row, "escalate", changes, reason)
         if row["status"] == "received":
-            case = self.route(ref, note="escalated")
+            case = self._route(row, self._passed_on(row["id"]), "escalated")
         return case
 
     # -- the one way a case changes --------------------------------------------------------
@@ -330,12 +333,11 @@ class Pipeline:
         self, ref: str, action: str, note: str = "", *, assignee_only: bool = False
     ) -> RowMapping:
         row = store.case_row(self.conn, ref, lock=True)
+        if self.actor is not None and not self.actor.may_act_on(self.conn, row):
+            raise InvalidTransition(f"case {ref} is outside {self.actor.code}'s areas")
         lifecycle.check(ref, row["status"], action, note)
-        if self.actor is not None:
-            if assignee_only and row["handler_id"] != self.actor.id:
-                raise InvalidTransition(f"case {ref} is not assigned to {self.actor.code}")
-            if not self.actor.may_act_on(self.conn, row):
-                raise InvalidTransition(f"case {ref} is outside {self.actor.code}'s areas")
+        if self.actor is not None and assignee_only and row["handler_id"] != self.actor.id:
+            raise InvalidTransition(f"case {ref} is not assigned to {self.actor.code}")
         return row
 
     def _act(

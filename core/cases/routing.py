@@ -5,8 +5,9 @@ for the case's service group (a duty without a group covers every group). There 
 available A (primary) is chosen, else B (backup, AB角), else the grid leader (网格长); if
 nobody there is available, the next area up is tried. Plugins propose candidates of
 their own with a score on the same scale as the roles (A 3, B 2, leader 1): a proposal
-scoring above 3 wins over the A of the area. Ties go to the least loaded (fewest open
-cases), then to the lower code. Every choice carries the reason it was made.
+scoring above 3 wins over the A of the area. On equal scores a duty for the case's own
+group comes first, then a duty for every group, then a proposal; then the least loaded
+(fewest open cases), then the lower code. Every choice carries the reason it was made.
 """
 
 from __future__ import annotations
@@ -43,9 +44,12 @@ class _Option:
     score: float
     load: int
     reason: str
+    # On equal scores: a duty for the case's own group (0), then one for every group (1),
+    # then a plugin's proposal (2).
+    tier: int = 2
 
-    def rank(self) -> tuple[float, int, str]:
-        return (-self.score, self.load, self.code)
+    def rank(self) -> tuple[float, int, int, str]:
+        return (-self.score, self.tier, self.load, self.code)
 
 
 def ancestors(conn: Connection, area_id: int) -> list[tuple[int, str]]:
@@ -77,6 +81,7 @@ def _duty_rows(
         select(
             duties.c.area_id,
             duties.c.role,
+            duties.c.service_group,
             handlers.c.id,
             handlers.c.code,
             handlers.c.name,
@@ -144,7 +149,7 @@ def choose(
     for aid, code in chain:
         here = sorted(
             (r for r in rows if r.area_id == aid),
-            key=lambda r: (-ROLE_SCORES[r.role], r.load, r.code),
+            key=lambda r: (-ROLE_SCORES[r.role], r.service_group == "", r.load, r.code),
         )
         for row in here:
             if row.available and row.id not in excluded:
@@ -155,6 +160,7 @@ def choose(
                         ROLE_SCORES[row.role],
                         row.load,
                         f"{ROLE_NAMES[row.role]} of {code}, {row.load} open",
+                        1 if row.service_group == "" else 0,
                     )
                 )
             else:

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, RowMapping
 from sqlalchemy.orm import aliased
 
@@ -114,17 +115,22 @@ def case_row(conn: Connection, ref: str, *, lock: bool = False) -> RowMapping:
 
 
 def next_ref(conn: Connection, year: int) -> str:
-    """The next reference of ``year``, e.g. 2026-000123; safe under concurrent writers
-    (the counter row is locked by the UPDATE until the transaction ends)."""
+    """The next reference of ``year``, e.g. 2026-000123; safe under concurrent writers.
+
+    One upsert: the first case of a year inserts the counter row, later ones bump it. A
+    writer that meets a counter row another transaction has just inserted or bumped waits
+    for it (the row lock, or SQLite's write lock) and then bumps it in turn; an UPDATE
+    followed by an INSERT when it found nothing would fail on the primary key instead.
+    """
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     bumped = conn.execute(
-        update(case_counters)
-        .where(case_counters.c.year == year)
-        .values(last=case_counters.c.last + 1)
+        dialect.insert(case_counters)
+        .values(year=year, last=1)
+        .on_conflict_do_update(
+            index_elements=[case_counters.c.year], set_={"last": case_counters.c.last + 1}
+        )
         .returning(case_counters.c.last)
-    ).scalar()
-    if bumped is None:
-        conn.execute(insert(case_counters).values(year=year, last=1))
-        bumped = 1
+    ).scalar_one()
     return f"{year}-{bumped:06d}"
 
 
