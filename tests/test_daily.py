@@ -216,12 +216,14 @@ def test_daily_run(run, district: District, tmp_path: Path) -> None:
         assert report.closed == (d4,)
         assert (case(d, d1).escalation, case(d, d1).escalated_on) == (2, NOV27)
         assert len(events(d, d1, "escalate")) == 2
+        # Escalated twice, each case goes one leader further up the tree: d1 to the
+        # street's L2, d2 to the district's L0; d5, escalated once, to its nearest, L1.
         assert sheet(d, NOV27) == {
             ("G1A", d1, True),
             ("K1", d1, True),
-            ("L1", d1, True),
+            ("L2", d1, True),
             ("E1A", d2, True),
-            ("L2", d2, True),
+            ("L0", d2, True),
             ("G1A", d5, True),
             ("L1", d5, True),
         }

@@ -34,7 +34,7 @@ import datetime as dt
 from typing import TYPE_CHECKING, Any, Literal
 
 import attrs
-from sqlalchemy import Date, and_, exists, func, insert, literal, or_, select, union
+from sqlalchemy import Date, and_, case, exists, func, insert, literal, or_, select, union
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql import ColumnElement
@@ -323,12 +323,22 @@ def _huddle_insert(day: dt.date, start: dt.datetime) -> Any:
             case_area.c.code.startswith(area.c.code),
         )
 
-    nearest = (
-        select(func.max(func.length(inner_area.c.code)))
-        .select_from(inner_duties.join(inner_area, inner_area.c.id == inner_duties.c.area_id))
-        .where(covers(inner_duties, inner_area))
-        .scalar_subquery()
-    )
+    def leader_levels(nearer_than: Any = None) -> Any:
+        """How many levels of the tree above the case have a leader for it (only those
+        below ``nearer_than``'s code length, when given)."""
+        query = (
+            select(func.count(func.distinct(func.length(inner_area.c.code))))
+            .select_from(inner_duties.join(inner_area, inner_area.c.id == inner_duties.c.area_id))
+            .where(covers(inner_duties, inner_area))
+        )
+        if nearer_than is not None:
+            query = query.where(func.length(inner_area.c.code) > nearer_than)
+        return query.scalar_subquery()
+
+    # Escalation n goes to the n-th leader up the tree (网格长, then the community's ...),
+    # and stays with the topmost one once the tree runs out.
+    levels = leader_levels()
+    wanted_level = case((cases.c.escalation > levels, levels), else_=cases.c.escalation)
     leaders = (
         select(duties.c.handler_id, cases.c.id)
         .select_from(
@@ -337,7 +347,7 @@ def _huddle_insert(day: dt.date, start: dt.datetime) -> Any:
             .join(duty_area, duty_area.c.id == duties.c.area_id)
         )
         .where(is_open, cases.c.escalation > 0, covers(duties, duty_area))
-        .where(func.length(duty_area.c.code) == nearest)
+        .where(leader_levels(func.length(duty_area.c.code)) == wanted_level - 1)
     )
     wanted = union(assignees, receivers, leaders).subquery("wanted")
     present = exists().where(
