@@ -1,6 +1,6 @@
 """Benchmark: importing a persons ledger, against the bare database doing the same writes.
 
-    /tmp/venv/bin/python benchmarks/import_persons.py [--rows 1000000] [--keep]
+    /tmp/venv/bin/python benchmarks/import_persons.py [--rows 1000000] [--keep] [--profile]
 
 Generates a CSV of N persons with valid ID numbers (GB 11643 check characters) living in
 N/3 households, then, in the same run and each in its own process (so peak memory is each
@@ -16,15 +16,19 @@ one's own):
         batched upserts, the audit row; all in one transaction.
 
 Prints rows/s of each, ours as a share of raw (target: at least 50%) and each one's peak
-memory (target for ours: under 200 MB). Measures; never fails the build.
+memory (target for ours: under 200 MB). ``--profile`` runs ours under cProfile (slower,
+so its figures are not comparable) and prints its costliest calls on stderr. Measures;
+never fails the build.
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
 import csv
 import datetime as dt
 import json
+import pstats
 import resource
 import shutil
 import sqlite3
@@ -183,12 +187,18 @@ def run_ours(root: Path, persons_csv: Path) -> int:
 # -- driver ---------------------------------------------------------------------------------
 
 
-def child(kind: str, target: Path, persons_csv: Path) -> None:
+def child(kind: str, target: Path, persons_csv: Path, profile: bool = False) -> None:
     """Run one side in this process and print its seconds, rows and peak memory as JSON."""
     usage = resource.getrusage(resource.RUSAGE_SELF)
     cpu_before = usage.ru_utime + usage.ru_stime
     started = time.perf_counter()
-    rows = run_raw(target, persons_csv) if kind == "raw" else run_ours(target, persons_csv)
+    run = run_raw if kind == "raw" else run_ours
+    if profile:
+        profiler = cProfile.Profile()
+        rows = profiler.runcall(run, target, persons_csv)
+        pstats.Stats(profiler, stream=sys.stderr).sort_stats("cumulative").print_stats(30)
+    else:
+        rows = run(target, persons_csv)
     seconds = time.perf_counter() - started
     usage = resource.getrusage(resource.RUSAGE_SELF)
     cpu = usage.ru_utime + usage.ru_stime - cpu_before
@@ -196,9 +206,12 @@ def child(kind: str, target: Path, persons_csv: Path) -> None:
     print(json.dumps({"seconds": seconds, "cpu": cpu, "rows": rows, "peak_mb": peak_mb}))
 
 
-def measure(kind: str, target: Path, persons_csv: Path) -> dict[str, float]:
+def measure(kind: str, target: Path, persons_csv: Path, profile: bool = False) -> dict[str, float]:
     command = [sys.executable, __file__, "--child", kind, str(target), str(persons_csv)]
-    done = subprocess.run(command, check=True, capture_output=True, text=True)
+    done = subprocess.run(
+        [*command, *(["--profile"] if profile else [])], check=True, capture_output=True, text=True
+    )
+    sys.stderr.write(done.stderr)
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -206,11 +219,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000, help="persons to import")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    parser.add_argument("--profile", action="store_true", help="profile ours (see above)")
     parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         kind, target, persons_csv = args.child
-        child(kind, Path(target), Path(persons_csv))
+        child(kind, Path(target), Path(persons_csv), args.profile)
         return
     work = Path(tempfile.mkdtemp(prefix="c365-bench-"))
     try:
@@ -220,7 +234,7 @@ def main() -> None:
         prepare_raw(work / "raw.db", households_csv)
         prepare_ours(work / "district", areas_csv, households_csv)
         raw = measure("raw", work / "raw.db", persons_csv)
-        ours = measure("ours", work / "district", persons_csv)
+        ours = measure("ours", work / "district", persons_csv, args.profile)
         report(raw, ours)
     finally:
         if args.keep:

@@ -23,6 +23,7 @@ from community365.db.schema import (
 )
 from community365.errors import FieldError
 from community365.registry import handlers as registry
+from community365.registry import schedule
 from community365.registry.idcard import make_id_number
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -232,7 +233,8 @@ def test_leave_and_shifts_drive_availability(run, district):
     assert as_json(run("handler", "show", "DAY", "--json"))["leave"] == [
         {"from": "2026-11-26", "to": "2026-11-27", "reason": "病假"}
     ]
-    ok(run("handler", "leave", "DAY", "2026-11-26", "2026-11-27", "--remove"))
+    # Dates are spelled as everywhere in the registry: 2026/11/26 and 20261127 too.
+    ok(run("handler", "leave", "DAY", "2026/11/26", "20261127", "--remove"))
     ok(run("handler", "shift", "WED", "5", "08:30", "12:00", "--remove"))
     assert available_codes(run, "2026-11-27T11:59") == ["ANY", "DAY"]
     assert [r.action for r in audit_rows(district, "handler.shift")] == ["handler.shift"] * 3
@@ -456,6 +458,13 @@ def test_bad_input_is_one_line_and_writes_nothing(run, district):
 # -- bulk upserts ---------------------------------------------------------------------------
 
 
+def upsert_and_read(district, records):
+    """Upsert ``records`` in one transaction, then read the handlers and skills back."""
+    with district.engine.begin() as conn:
+        assert registry.upsert_handlers(conn, records) == []
+    return handler_rows(district)
+
+
 def handler_rows(district):
     with district.engine.connect() as conn:
         rows = conn.execute(
@@ -486,9 +495,7 @@ def test_upsert_handlers_inserts_then_updates(district):
             {"code": "WY01", "name": "物业", "kind": "物业公司", "skills": "保洁"}
         ),
     ]
-    with district.engine.begin() as conn:
-        assert registry.upsert_handlers(conn, first) == []
-    rows, skills = handler_rows(district)
+    rows, skills = upsert_and_read(district, first)
     assert rows == {
         ("SG01", "李社工", "staff", "13800000001"),
         ("ZY01", "张志愿", "volunteer", None),
@@ -507,9 +514,7 @@ def test_upsert_handlers_inserts_then_updates(district):
             {"code": "WY01", "name": "红色物业", "kind": "单位", "skills": "保洁|绿化"}
         ),
     ]
-    with district.engine.begin() as conn:
-        assert registry.upsert_handlers(conn, second) == []
-    rows, skills = handler_rows(district)
+    rows, skills = upsert_and_read(district, second)
     assert rows == {
         ("SG01", "李社工（新）", "staff", "13800000001"),
         ("ZY01", "张志愿", "volunteer", None),
@@ -662,12 +667,12 @@ def test_parse_handler_reports_the_first_bad_field():
     ],
 )
 def test_weekday_names(text, weekday):
-    assert registry.parse_weekday(text) == weekday
+    assert schedule.parse_weekday(text) == weekday
 
 
 def test_times():
-    assert registry.parse_time("start", "8:30") == dt.time(8, 30)
-    assert registry.parse_time("start", " 23:59:59 ") == dt.time(23, 59, 59)
+    assert schedule.parse_time("start", "8:30") == dt.time(8, 30)
+    assert schedule.parse_time("start", " 23:59:59 ") == dt.time(23, 59, 59)
     for bad in ("24:00", "8:3", "08:60", "0830"):
         with pytest.raises(FieldError, match=r"^start: not a time"):
-            registry.parse_time("start", bad)
+            schedule.parse_time("start", bad)

@@ -63,11 +63,23 @@ def test_bad_numbers_are_rejected_with_the_reason(number, message):
         parse_id_number(number)
 
 
+WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)  # GB 11643-1999, table 1
+
+
+@given(st.from_regex(r"[0-9]{17}", fullmatch=True))
+def test_check_character_is_the_weighted_sum_of_the_standard(first17):
+    total = sum(int(digit) * weight for digit, weight in zip(first17, WEIGHTS, strict=True))
+    assert check_char(first17) == "10X98765432"[total % 11]
+
+
 def test_birth_date_after_today_is_rejected():
     number = make_id_number("330212", dt.date(2020, 5, 6), 11)
     assert parse_id_number(number, today=dt.date(2020, 5, 6)).birth_date == dt.date(2020, 5, 6)
     with pytest.raises(InvalidIdNumber, match="out of range"):
         parse_id_number(number, today=dt.date(2020, 5, 5))
+    tomorrow = make_id_number("330212", TODAY + dt.timedelta(days=1), 11)
+    with pytest.raises(InvalidIdNumber, match="out of range"):
+        parse_id_number(tomorrow)
 
 
 def test_full_width_digits_are_not_digits():

@@ -109,14 +109,10 @@ def test_areas_in_any_order_with_chinese_headers(run, district, tmp_path):
     result = ok(run("import", "areas", str(write(tmp_path, "areas.csv", AREAS_CSV))))
     assert result.output.strip() == "areas.csv: 5 rows imported (utf-8): 5 added, 0 updated"
     nodes = json.loads(ok(run("area", "tree", "--json")).output)
-    assert [(n["code"], n["level"], n["depth"]) for n in nodes] == [
-        ("330212", "district", 0),
-        ("330212001", "street", 1),
-        ("330212001001", "community", 2),
-        ("33021200100101", "grid", 3),
-        ("33021200100102", "grid", 3),
-        ("330212001002", "community", 2),
-    ]
+    # Depth first, in code order: each code with its level and depth.
+    tree = "330212 district 0, 330212001 street 1, 330212001001 community 2, "
+    tree += "33021200100101 grid 3, 33021200100102 grid 3, 330212001002 community 2"
+    assert ", ".join(f"{n['code']} {n['level']} {n['depth']}" for n in nodes) == tree
     with district.engine.connect() as conn:
         entry = conn.execute(select(audit_log).where(audit_log.c.action == "import.areas")).one()
     assert entry.actor == "tester" and entry.subject == "areas.csv"
@@ -340,7 +336,7 @@ def test_database_refusal_is_reported_at_its_line(district, tmp_path):
         return []
 
     with district.engine.connect() as conn, open_csv(path, "utf-8") as csv_file:
-        batches = Batches(spec, "areas.csv", spec.parser(), plain_insert, conn)
+        batches = Batches(spec, "areas.csv", plain_insert, conn)
         batches.run(csv_file)
         assert (batches.bad, batches.written) == (1, 2)
         assert batches.problems[0].startswith("areas.csv:3: the database refused this row: ")
@@ -367,6 +363,33 @@ def test_reimport_updates_instead_of_duplicating(run, district, tmp_path):
             select(audit_log.c.action).where(audit_log.c.action.startswith("import."))
         ).scalars()
         assert list(actions) == ["import.areas", "import.households"] + ["import.persons"] * 2
+
+
+def test_reimport_mixing_new_and_known_rows(run, district, tmp_path):
+    """One batch with known and new ID numbers, and columns in another order with some
+    missing: the known are updated, the new added, absent columns keep the stored values."""
+    setup_households(run, tmp_path)
+    ok(run("import", "persons", str(write(tmp_path, "persons.csv", PERSONS_CSV))))
+    text = (
+        "户号,联系电话,身份证号,姓名\n"
+        f"H002,13905740099,{idn(1950, 11)},张三丰\n"
+        f"H002,,{idn(1971, 41)},赵六\n"
+        "H003,13905740077,,钱七\n"
+    )
+    result = ok(run("import", "persons", str(write(tmp_path, "more.csv", text))))
+    assert result.output.strip() == "more.csv: 3 rows imported (utf-8): 2 added, 1 updated"
+    stored = stored_persons(district)
+    assert len(stored) == 5
+    assert stored[idn(1950, 11)] == {
+        "name": "张三丰",
+        "gender": "M",
+        "birth_date": dt.date(1950, 3, 15),
+        "phone": "13905740099",
+        "household": "H002",
+        "tags": ["党员", "独居"],
+    }
+    assert stored[idn(1971, 41)]["birth_date"] == dt.date(1971, 3, 15)
+    assert stored["H003/钱七"]["phone"] == "13905740077"
 
 
 def test_households_keep_line_numbers_across_quoted_newlines(run, district, tmp_path):

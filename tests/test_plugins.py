@@ -398,12 +398,23 @@ class Writer:
         )
 
 
+class RaisesOnReceipt:
+    def c365_case_received(self, case: CaseView, ctx: object) -> None:
+        raise RuntimeError("boom")
+
+
+def test_a_district_with_a_failing_catalogue_does_not_open(district: District) -> None:
+    with pytest.raises(PluginError) as info:
+        District.open(district.root, extra_plugins=[("bad", Raiser())])
+    assert (info.value.plugin, info.value.hook) == ("bad", "c365_services")
+
+
 def test_a_raise_inside_begin_rolls_back_the_unit_of_work(district: District) -> None:
     plugged = District.open(
         district.root,
         actor="tester",
         clock=lambda: NOW,
-        extra_plugins=[("writer", Writer()), ("bad", Raiser())],
+        extra_plugins=[("writer", Writer()), ("bad", RaisesOnReceipt())],
     )
     count = select(func.count()).select_from(audit_log)
     with plugged.engine.connect() as conn:

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 import click
 
+from community365.cli.personal import audit_reveal, shown_id_number, shown_phone
 from community365.cli.state import (
     CliState,
     emit,
@@ -17,22 +18,6 @@ from community365.cli.state import (
     reveal_option,
 )
 from community365.errors import UsageError
-
-
-def _zone(district: Any) -> ZoneInfo:
-    return ZoneInfo(district.config.district.timezone)
-
-
-def _audit_reveal(district: Any, subject: str, detail: str) -> None:
-    """Record that the acting user saw unmasked personal data."""
-    with district.begin() as ctx:
-        district.audit(ctx, "reveal", subject, detail)
-
-
-def _phone(phone: str | None, reveal: bool) -> str | None:
-    from community365.registry.contact import mask_phone
-
-    return phone if reveal else mask_phone(phone)
 
 
 def _kind_label(kind: str) -> str:
@@ -102,13 +87,12 @@ def add_cmd(
 
 
 def _person(conn: Any, person_id: int | None, reveal: bool) -> dict[str, Any] | None:
-    from community365.registry.contact import mask_id_number
     from community365.registry.handlers import person_of
 
     if person_id is None:
         return None
     name, id_number = person_of(conn, person_id)
-    return {"name": name, "id_number": id_number if reveal else mask_id_number(id_number)}
+    return {"name": name, "id_number": shown_id_number(id_number, reveal)}
 
 
 @handler_cli.command("show")
@@ -118,22 +102,22 @@ def _person(conn: Any, person_id: int | None, reveal: bool) -> dict[str, Any] | 
 @pass_state
 def show_cmd(state: CliState, code: str, as_json: bool, reveal: bool) -> None:
     """One handler: kind, phone, the resident it is, skills, leave, shifts and duties."""
-    from community365.registry import handlers
+    from community365.registry import handlers, schedule
 
     district = state.district()
-    with district.engine.connect() as conn:
+    with district.begin() as ctx:
+        conn = ctx.connection
         view = handlers.get_handler(conn, code)
         person = _person(conn, view.person_id, reveal)
-        leave = handlers.leave_of(conn, code)
-        shifts = handlers.shifts_of(conn, code)
+        leave = schedule.leave_of(conn, code)
+        shifts = schedule.shifts_of(conn, code)
         duties = handlers.list_duties(conn, handler=code)
-    if reveal:
-        _audit_reveal(district, code, "phone and ID number" if person else "phone")
+        audit_reveal(district, ctx, reveal, code, "phone and ID number" if person else "phone")
     data = {
         "code": view.code,
         "name": view.name,
         "kind": view.kind,
-        "phone": _phone(view.phone, reveal),
+        "phone": shown_phone(view.phone, reveal),
         "active": view.active,
         "person": person,
         "skills": list(view.skills),
@@ -153,7 +137,7 @@ def _leave_json(leave: Any) -> dict[str, str]:
 
 
 def _shift_json(shift: Any) -> dict[str, Any]:
-    from community365.registry.handlers import WEEKDAY_NAMES
+    from community365.registry.schedule import WEEKDAY_NAMES
 
     return {
         "weekday": shift.weekday,
@@ -218,24 +202,25 @@ def list_cmd(
     from community365.registry import handlers
 
     district = state.district()
-    tz = _zone(district)
+    tz = district.tz
     moment = _parse_moment(available_at, tz) if available_at else None
-    with district.engine.connect() as conn:
+    with district.begin() as ctx:
         found = handlers.list_handlers(
-            conn,
+            ctx.connection,
             kind=handlers.parse_kind(kind) if kind else None,
             skill=skill.strip() if skill else None,
             area=area,
             available_at=(moment, tz) if moment else None,
         )
-    if reveal and found:
-        _audit_reveal(district, "handler list", "phones of " + ",".join(h.code for h in found))
+        if found:
+            codes = ",".join(h.code for h in found)
+            audit_reveal(district, ctx, reveal, "handler list", f"phones of {codes}")
     rows = [
         {
             "code": h.code,
             "name": h.name,
             "kind": h.kind,
-            "phone": _phone(h.phone, reveal),
+            "phone": shown_phone(h.phone, reveal),
             "active": h.active,
             "skills": list(h.skills),
         }
@@ -293,16 +278,17 @@ def skill_cmd(state: CliState, code: str, added: tuple[str, ...], removed: tuple
 @pass_state
 def leave_cmd(state: CliState, code: str, start: str, end: str, reason: str, remove: bool) -> None:
     """Put handler CODE on leave from FROM to TO (dates, both included)."""
-    from community365.registry import handlers
+    from community365.registry import schedule
+    from community365.registry.fields import parse_date
 
-    starts_on = handlers.parse_date("from", start)
-    ends_on = handlers.parse_date("to", end)
+    starts_on = parse_date("from", start)
+    ends_on = parse_date("to", end)
     district = state.district()
     with district.begin() as ctx:
         if remove:
-            handlers.remove_leave(ctx.connection, code, starts_on, ends_on)
+            schedule.remove_leave(ctx.connection, code, starts_on, ends_on)
         else:
-            handlers.add_leave(ctx.connection, code, starts_on, ends_on, reason.strip())
+            schedule.add_leave(ctx.connection, code, starts_on, ends_on, reason.strip())
         action = "handler.leave.remove" if remove else "handler.leave"
         district.audit(ctx, action, code, f"{starts_on} .. {ends_on} {reason}".rstrip())
     done = "cancelled leave of" if remove else "leave for"
@@ -318,20 +304,20 @@ def leave_cmd(state: CliState, code: str, start: str, end: str, reason: str, rem
 @pass_state
 def shift_cmd(state: CliState, code: str, weekday: str, start: str, end: str, remove: bool) -> None:
     """Add a weekly shift: CODE works every WEEKDAY (1-7, 周一..周日, mon..sun) START-END."""
-    from community365.registry import handlers
+    from community365.registry import schedule
 
-    shift = handlers.ShiftView(
-        handlers.parse_weekday(weekday),
-        handlers.parse_time("start", start),
-        handlers.parse_time("end", end),
+    shift = schedule.ShiftView(
+        schedule.parse_weekday(weekday),
+        schedule.parse_time("start", start),
+        schedule.parse_time("end", end),
     )
     district = state.district()
     with district.begin() as ctx:
         if remove:
-            handlers.remove_shift(ctx.connection, code, shift)
+            schedule.remove_shift(ctx.connection, code, shift)
         else:
-            handlers.add_shift(ctx.connection, code, shift)
-        day = handlers.WEEKDAY_NAMES[shift.weekday - 1]
+            schedule.add_shift(ctx.connection, code, shift)
+        day = schedule.WEEKDAY_NAMES[shift.weekday - 1]
         described = f"{day} {shift.starts_at:%H:%M}-{shift.ends_at:%H:%M}"
         district.audit(ctx, "handler.shift.remove" if remove else "handler.shift", code, described)
     click.echo(f"{'removed' if remove else 'added'} shift of {code}: {described}")

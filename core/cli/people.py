@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
 import click
 
+from community365.cli.personal import audit_reveal, shown_id_number, shown_phone
 from community365.cli.state import (
     CliState,
     emit,
@@ -20,25 +20,17 @@ from community365.cli.state import (
     pass_state,
     reveal_option,
 )
-from community365.registry.contact import mask_id_number, mask_phone
+from community365.registry.contact import mask_id_number
 
 # Commands import the registry when they run: it pulls in SQLAlchemy, which --help needs not.
 if TYPE_CHECKING:
-    from community365.registry.people import HouseholdView, PersonView
+    from community365.registry.households import HouseholdView
+    from community365.registry.people import PersonView
 
 
 def _today(district: Any) -> dt.date:
     """Today in the district's timezone (ages turn over at local midnight)."""
-    return district.clock().astimezone(ZoneInfo(district.config.district.timezone)).date()
-
-
-def _shown(value: str | None, reveal: bool, mask: Any) -> str | None:
-    return value if reveal else mask(value)
-
-
-def _audit_reveal(district: Any, ctx: Any, reveal: bool, subject: str, detail: str = "") -> None:
-    if reveal:
-        district.audit(ctx, "reveal", subject, detail)
+    return district.clock().astimezone(district.tz).date()
 
 
 def person_label(view: PersonView) -> str:
@@ -53,11 +45,11 @@ def person_data(view: PersonView, today: dt.date, reveal: bool) -> dict[str, Any
 
     return {
         "name": view.name,
-        "id_number": _shown(view.id_number, reveal, mask_id_number),
+        "id_number": shown_id_number(view.id_number, reveal),
         "gender": view.gender,
         "birth_date": view.birth_date.isoformat() if view.birth_date else None,
         "age": age_on(view.birth_date, today) if view.birth_date else None,
-        "phone": _shown(view.phone, reveal, mask_phone),
+        "phone": shown_phone(view.phone, reveal),
         "household": view.household_code,
         "area": view.area_code,
         "tags": list(view.tags),
@@ -70,7 +62,7 @@ def household_data(view: HouseholdView, reveal: bool) -> dict[str, Any]:
         "area": view.area_code,
         "area_name": view.area_name,
         "address": view.address,
-        "phone": _shown(view.phone, reveal, mask_phone),
+        "phone": shown_phone(view.phone, reveal),
         "members": view.members,
     }
 
@@ -109,14 +101,14 @@ def household_cli() -> None:
 @pass_state
 def household_add_cmd(state: CliState, code: str, area: str, address: str, phone: str) -> None:
     """Add household CODE in area AREA."""
-    from community365.registry import people
+    from community365.registry import households
 
-    record = people.parse_household(
+    record = households.parse_household(
         {"code": code, "area": area, "address": address, "phone": phone}
     )
     district = state.district()
     with district.begin() as ctx:
-        view = people.add_household(ctx.connection, record)
+        view = households.add_household(ctx.connection, record)
         district.audit(ctx, "household.add", view.code, f"area {view.area_code}")
     click.echo(f"added household {view.code} in {view.area_code} {view.area_name}")
 
@@ -128,14 +120,14 @@ def household_add_cmd(state: CliState, code: str, area: str, address: str, phone
 @pass_state
 def household_show_cmd(state: CliState, code: str, as_json: bool, reveal: bool) -> None:
     """One household and its members."""
-    from community365.registry import people
+    from community365.registry import households, people
 
     district = state.district()
     today = _today(district)
     with district.begin() as ctx:
-        view = people.get_household(ctx.connection, code)
+        view = households.get_household(ctx.connection, code)
         members = people.list_persons(ctx.connection, people.PersonQuery(household_code=code))
-        _audit_reveal(district, ctx, reveal, f"household show {code}: {len(members)} persons")
+        audit_reveal(district, ctx, reveal, f"household show {code}: {len(members)} persons")
     data = {
         **household_data(view, reveal),
         "persons": [person_data(m, today, reveal) for m in members],
@@ -159,13 +151,13 @@ def household_list_cmd(
     state: CliState, area: str | None, limit: int, as_json: bool, reveal: bool
 ) -> None:
     """Households in code order, with their member counts."""
-    from community365.registry import people
+    from community365.registry import households
 
     district = state.district()
     with district.begin() as ctx:
-        views = people.list_households(ctx.connection, area, limit)
+        views = households.list_households(ctx.connection, area, limit)
         filters = f"area={area}" if area else ""
-        _audit_reveal(district, ctx, reveal, f"household list: {len(views)} households", filters)
+        audit_reveal(district, ctx, reveal, f"household list: {len(views)} households", filters)
     rows = [household_data(v, reveal) for v in views]
     emit(
         as_json,
@@ -238,7 +230,7 @@ def person_show_cmd(state: CliState, person: str, as_json: bool, reveal: bool) -
     today = _today(district)
     with district.begin() as ctx:
         view = people.get_person(ctx.connection, person)
-        _audit_reveal(district, ctx, reveal, f"person show {person_label(view)}: 1 person")
+        audit_reveal(district, ctx, reveal, f"person show {person_label(view)}: 1 person")
     data = person_data(view, today, reveal)
 
     def table() -> None:
@@ -289,15 +281,22 @@ def person_list_cmd(
         given = {"area": area, "household": household, "tag": tag}
         given |= {"min_age": min_age, "max_age": max_age}
         filters = ", ".join(f"{k}={v}" for k, v in given.items() if v is not None)
-        _audit_reveal(district, ctx, reveal, f"person list: {len(views)} persons", filters)
+        audit_reveal(district, ctx, reveal, f"person list: {len(views)} persons", filters)
     rows = [person_data(v, today, reveal) for v in views]
     emit(as_json, rows, lambda: _persons_table(rows))
 
 
-def _tag_names(names: tuple[str, ...]) -> tuple[str, ...]:
-    from community365.registry.people import parse_tags
+def _change_tags(state: CliState, person: str, tag_names: tuple[str, ...], remove: bool) -> None:
+    from community365.registry import people, tags
 
-    return parse_tags(" ".join(names))
+    names = tags.parse_tags(" ".join(tag_names))
+    district = state.district()
+    with district.begin() as ctx:
+        view = people.get_person(ctx.connection, person)
+        (tags.untag_person if remove else tags.tag_person)(ctx.connection, view, names)
+        action = "person.untag" if remove else "person.tag"
+        district.audit(ctx, action, person_label(view), ",".join(names))
+    click.echo(f"{'untagged' if remove else 'tagged'} {person_label(view)}: {', '.join(names)}")
 
 
 @person_cli.command("tag")
@@ -306,15 +305,7 @@ def _tag_names(names: tuple[str, ...]) -> tuple[str, ...]:
 @pass_state
 def person_tag_cmd(state: CliState, person: str, tag_names: tuple[str, ...]) -> None:
     """Give PERSON one or more tags; a new name becomes a free tag."""
-    from community365.registry import people
-
-    names = _tag_names(tag_names)
-    district = state.district()
-    with district.begin() as ctx:
-        view = people.get_person(ctx.connection, person)
-        people.tag_person(ctx.connection, view, names)
-        district.audit(ctx, "person.tag", person_label(view), ",".join(names))
-    click.echo(f"tagged {person_label(view)}: {', '.join(names)}")
+    _change_tags(state, person, tag_names, remove=False)
 
 
 @person_cli.command("untag")
@@ -323,15 +314,7 @@ def person_tag_cmd(state: CliState, person: str, tag_names: tuple[str, ...]) -> 
 @pass_state
 def person_untag_cmd(state: CliState, person: str, tag_names: tuple[str, ...]) -> None:
     """Take one or more tags from PERSON."""
-    from community365.registry import people
-
-    names = _tag_names(tag_names)
-    district = state.district()
-    with district.begin() as ctx:
-        view = people.get_person(ctx.connection, person)
-        people.untag_person(ctx.connection, view, names)
-        district.audit(ctx, "person.untag", person_label(view), ",".join(names))
-    click.echo(f"untagged {person_label(view)}: {', '.join(names)}")
+    _change_tags(state, person, tag_names, remove=True)
 
 
 # -- tag -------------------------------------------------------------------------------------
@@ -347,11 +330,11 @@ def tag_cli() -> None:
 @pass_state
 def tag_list_cmd(state: CliState, as_json: bool) -> None:
     """Every tag, built-in first, with the number of persons holding it."""
-    from community365.registry import people
+    from community365.registry import tags
 
     district = state.district()
     with district.engine.connect() as conn:
-        views = people.list_tags(conn)
+        views = tags.list_tags(conn)
     rows = [
         {"name": v.name, "name_en": v.name_en, "builtin": v.builtin, "persons": v.persons}
         for v in views
@@ -375,10 +358,10 @@ def tag_list_cmd(state: CliState, as_json: bool) -> None:
 @pass_state
 def tag_add_cmd(state: CliState, name: str, name_en: str) -> None:
     """Create free tag NAME."""
-    from community365.registry import people
+    from community365.registry import tags
 
     district = state.district()
     with district.begin() as ctx:
-        view = people.add_tag(ctx.connection, name, name_en)
+        view = tags.add_tag(ctx.connection, name, name_en)
         district.audit(ctx, "tag.add", view.name, view.name_en)
     click.echo(f"added tag {view.name}" + (f" ({view.name_en})" if view.name_en else ""))

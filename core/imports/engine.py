@@ -24,7 +24,7 @@ from sqlalchemy.exc import DBAPIError
 from community365.errors import FieldError, ImportRowsError
 from community365.imports.columns import match_headers
 from community365.imports.encoding import check_encoding, detect_encoding
-from community365.imports.entities import Entity, Parse, Write, get_entity
+from community365.imports.entities import Entity, Write, get_entity
 from community365.imports.reader import CsvFile, check_file, open_csv
 
 BATCH = 5000
@@ -69,7 +69,7 @@ def import_file(
     ):
         conn = ctx.connection
         before = _count(conn, spec.table)
-        batches = Batches(spec, csv_file.where, spec.parser(), spec.writer(levels), conn)
+        batches = Batches(spec, csv_file.where, spec.writer(levels), conn)
         batches.run(csv_file)
         if batches.bad:
             raise ImportRowsError(csv_file.where, batches.problems, batches.bad)
@@ -104,10 +104,9 @@ def _count(conn: Connection, table: Table) -> int:
 class Batches:
     """Parses records into batches, writes each, and keeps the problems of bad rows."""
 
-    def __init__(self, spec: Entity, where: str, parse: Parse, write: Write, conn: Connection):
+    def __init__(self, spec: Entity, where: str, write: Write, conn: Connection):
         self.spec = spec
         self.where = where
-        self.parse = parse
         self.write = write
         self.conn = conn
         self.rows = 0
@@ -124,7 +123,8 @@ class Batches:
         fields = match_headers(self.spec.columns, csv_file.header, self.where)
         width = len(fields)
         size = None if self.spec.whole_file else BATCH
-        parse, key, seen = self.parse, self.spec.key, self._seen
+        build, pick = self.spec.row_parser(fields)
+        key, seen = self.spec.key, self._seen
         records: list[Any] = []
         lines: list[int] = []
         rows = 0
@@ -135,8 +135,9 @@ class Batches:
                 cells = self._fit(line, cells, width)
                 if cells is None:
                     continue
+            cells.append(None)  # what a column the file lacks reads (see row_parser)
             try:
-                record = parse(dict(zip(fields, cells, strict=False)))
+                record = build(*pick(cells))
             except FieldError as exc:
                 self.problem(line, str(exc))
                 continue

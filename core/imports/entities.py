@@ -1,58 +1,85 @@
 """The importable entities: their columns, their registry functions and their natural keys.
 
-Each entity's rows are parsed by ``parse_<x>(fields)`` and written by
-``upsert_<xs>(conn, records)`` of its registry module, imported only when used. The natural
-key is what a re-import updates by, and what may appear only once in one file.
+Each entity's rows are parsed by ``parse_<record>(fields)`` (or ``make_<record>(*cells)``)
+and written by ``upsert_<name>(conn, records)`` of its registry module, imported only
+when used. The natural key is what a re-import updates by, and what may appear only once
+in one file.
 """
 
 from __future__ import annotations
 
 import functools
 import importlib
+import operator
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from typing import Any
 
 import attrs
 from sqlalchemy import Table
-from sqlalchemy.engine import Connection
 
 from community365.config import AreaLevel
 from community365.db import schema
-from community365.errors import FieldError, UsageError
+from community365.db.bulk import Write
+from community365.errors import UsageError
 from community365.imports.columns import Column
 
 Parse = Callable[[Mapping[str, str]], Any]
+Pick = Callable[[list[Any]], tuple[Any, ...]]
 Key = tuple[str, Hashable]
-Write = Callable[[Connection, Sequence[Any]], list[tuple[int, FieldError]]]
 
 
 @attrs.frozen
 class Entity:
-    """One importable entity. ``key`` gives a parsed record's natural key as
-    ``(field, value)``, or None for a record without one.
+    """One importable entity, read by the registry module ``community365.registry.<module>``
+    with ``parse_<record>(fields)`` and written with ``upsert_<name>(conn, records)``.
 
-    ``whole_file`` entities are written in one batch because their rows refer to each
-    other in any order (areas: parents may come after their children).
+    ``key`` gives a parsed record's natural key as ``(field, value)``, or None for a record
+    without one. ``whole_file`` entities are written in one batch because their rows refer
+    to each other in any order (areas: parents may come after their children). A module
+    with ``make_<record>`` (``builds``) parses a row from its cells in the order of
+    :attr:`columns`, without a mapping per row.
     """
 
     name: str
     zh: str
-    table: Table
     columns: tuple[Column, ...]
     module: str
-    parse_name: str
-    upsert_name: str
+    record: str
     key: Callable[[Any], Key | None]
     whole_file: bool = False
     takes_levels: bool = False
+    builds: bool = False
+
+    @property
+    def table(self) -> Table:
+        """The table its records go to: the core table of the same name."""
+        return schema.metadata.tables[self.name]
+
+    def _registry(self, function: str) -> Any:
+        return getattr(importlib.import_module(f"community365.registry.{self.module}"), function)
 
     def parser(self) -> Parse:
-        """The registry's ``parse_<x>``."""
-        return getattr(importlib.import_module(self.module), self.parse_name)
+        """The registry's ``parse_<record>``, which takes a mapping of fields."""
+        return self._registry(f"parse_{self.record}")
+
+    def row_parser(self, fields: Sequence[str]) -> tuple[Callable[..., Any], Pick]:
+        """``(build, pick)`` for rows whose cells belong to ``fields`` (a matched header),
+        in that order: a row's record is ``build(*pick(cells))``, once the row has one more
+        cell, None, which stands for each column the file lacks.
+
+        ``build`` is ``make_<record>``, which takes the cells in the order of
+        :attr:`columns`, or else ``parse_<record>``, given a mapping of fields."""
+        if not self.builds:
+            names = list(fields)
+            return self.parser(), lambda cells: (dict(zip(names, cells, strict=False)),)
+        absent = len(fields)
+        indexes = [fields.index(c.field) if c.field in fields else absent for c in self.columns]
+        return self._registry(f"make_{self.record}"), operator.itemgetter(*indexes)
 
     def writer(self, levels: Sequence[AreaLevel]) -> Write:
-        """The registry's ``upsert_<xs>``, bound to the district's area levels if it needs them."""
-        upsert = getattr(importlib.import_module(self.module), self.upsert_name)
+        """The registry's ``upsert_<name>``, bound to the district's area levels if it needs
+        them."""
+        upsert = self._registry(f"upsert_{self.name}")
         return functools.partial(upsert, levels=levels) if self.takes_levels else upsert
 
 
@@ -70,91 +97,57 @@ def _duty_key(record: Any) -> Key:
     return ("duty", (record.handler_code, record.area_code, record.service_group, record.role))
 
 
+def _optional(**headers: str) -> tuple[Column, ...]:
+    """Optional columns, ``field="中文表头"``, in this order."""
+    return tuple(Column(field, zh) for field, zh in headers.items())
+
+
+_AREA_COLUMNS = (
+    Column("code", "区域编码", required=True),
+    Column("name", "区域名称", required=True, extra=("网格名称", "社区名称")),
+    *_optional(level="层级", parent="上级编码"),
+)
+_HOUSEHOLD_COLUMNS = (
+    Column("code", "户号", required=True, extra=("户编号", "户编码")),
+    Column("area", "网格编码", required=True),
+    *_optional(address="地址", phone="联系电话"),
+)
+# In the order make_person takes them.
+_PERSON_COLUMNS = (
+    Column("name", "姓名", required=True),
+    *_optional(id_number="身份证号", gender="性别", birth_date="出生日期"),
+    *_optional(phone="联系电话", household="户号", tags="标签"),
+)
+_HANDLER_COLUMNS = (
+    Column("code", "处置人编码", required=True),
+    Column("name", "名称", required=True),
+    Column("kind", "类型", required=True),
+    *_optional(phone="联系电话", id_number="身份证号", skills="技能"),
+)
+_DUTY_COLUMNS = (
+    Column("handler", "处置人编码", required=True),
+    Column("area", "区域编码", required=True),
+    Column("role", "角色", required=True),
+    *_optional(service_group="服务类别"),
+)
+
 ENTITIES: dict[str, Entity] = {
     e.name: e
     for e in (
         Entity(
             "areas",
             "区域",
-            schema.areas,
-            (
-                Column("code", "区域编码", required=True),
-                Column("name", "区域名称", required=True, extra=("网格名称", "社区名称")),
-                Column("level", "层级"),
-                Column("parent", "上级编码"),
-            ),
-            "community365.registry.areas",
-            "parse_area",
-            "upsert_areas",
+            _AREA_COLUMNS,
+            "areas",
+            "area",
             _code_key,
             whole_file=True,
             takes_levels=True,
         ),
-        Entity(
-            "households",
-            "住户",
-            schema.households,
-            (
-                Column("code", "户号", required=True, extra=("户编号", "户编码")),
-                Column("area", "网格编码", required=True),
-                Column("address", "地址"),
-                Column("phone", "联系电话"),
-            ),
-            "community365.registry.people",
-            "parse_household",
-            "upsert_households",
-            _code_key,
-        ),
-        Entity(
-            "persons",
-            "居民",
-            schema.persons,
-            (
-                Column("name", "姓名", required=True),
-                Column("id_number", "身份证号"),
-                Column("gender", "性别"),
-                Column("birth_date", "出生日期"),
-                Column("phone", "联系电话"),
-                Column("household", "户号"),
-                Column("tags", "标签"),
-            ),
-            "community365.registry.people",
-            "parse_person",
-            "upsert_persons",
-            _person_key,
-        ),
-        Entity(
-            "handlers",
-            "处置人",
-            schema.handlers,
-            (
-                Column("code", "处置人编码", required=True),
-                Column("name", "名称", required=True),
-                Column("kind", "类型", required=True),
-                Column("phone", "联系电话"),
-                Column("id_number", "身份证号"),
-                Column("skills", "技能"),
-            ),
-            "community365.registry.handlers",
-            "parse_handler",
-            "upsert_handlers",
-            _code_key,
-        ),
-        Entity(
-            "duties",
-            "责任",
-            schema.duties,
-            (
-                Column("handler", "处置人编码", required=True),
-                Column("area", "区域编码", required=True),
-                Column("role", "角色", required=True),
-                Column("service_group", "服务类别"),
-            ),
-            "community365.registry.handlers",
-            "parse_duty",
-            "upsert_duties",
-            _duty_key,
-        ),
+        Entity("households", "住户", _HOUSEHOLD_COLUMNS, "households", "household", _code_key),
+        Entity("persons", "居民", _PERSON_COLUMNS, "people", "person", _person_key, builds=True),
+        Entity("handlers", "处置人", _HANDLER_COLUMNS, "handlers", "handler", _code_key),
+        Entity("duties", "责任", _DUTY_COLUMNS, "handlers", "duty", _duty_key),
     )
 }
 

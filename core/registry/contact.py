@@ -11,10 +11,15 @@ import re
 # [0-9], not \d: \d also matches full-width and other Unicode digits.
 _MOBILE = re.compile(r"1[3-9][0-9]{9}")
 _LANDLINE = re.compile(r"0[0-9]{2,3}-?[0-9]{7,8}")
+_SPACES = re.compile(r"[\s()]")
 
 
 class InvalidPhone(ValueError):
     pass
+
+
+# A match when the text is a mobile number exactly as stored (11 digits, 1[3-9]...).
+match_mobile = _MOBILE.fullmatch
 
 
 def parse_phone(text: str) -> str:
@@ -22,14 +27,16 @@ def parse_phone(text: str) -> str:
 
     Spaces, dashes inside a mobile and a leading +86 are removed.
     """
-    phone = re.sub(r"[\s()]", "", text)
+    if match_mobile(text):  # the common case, already as stored
+        return text
+    phone = _SPACES.sub("", text)
     phone = phone.removeprefix("+86").removeprefix("0086")
     if _MOBILE.fullmatch(phone.replace("-", "")):
         return phone.replace("-", "")
     if _LANDLINE.fullmatch(phone):
         return phone
     raise InvalidPhone(
-        f"not a phone number: {text!r} (mobile 1xxxxxxxxxx or landline 0xxx-xxxxxxx)"
+        f"not a phone number: {text.strip()!r} (mobile 1xxxxxxxxxx or landline 0xxx-xxxxxxx)"
     )
 
 

@@ -1,29 +1,31 @@
-"""Handlers: who can take a case, what they can do, when they work, where they answer.
+"""Handlers: who can take a case, what they can do, whether they are available, where
+they answer.
 
 A handler is a staff member (工作人员, 社工, 网格员), a volunteer (志愿者, linked to the
 resident they are when known), a team (志愿服务队, 调解队) or an organisation (物业公司,
 社会组织). A duty makes a handler answer for one area, for one service group or for all
-of them (``''``), as A (primary, A角), B (backup, B角) or grid leader (网格长).
+of them (``''``), as A (primary, A角), B (backup, B角) or grid leader (网格长). When a
+handler works (leave, weekly shifts) is kept by :mod:`community365.registry.schedule`.
 
 Imports write through :func:`upsert_handlers` and :func:`upsert_duties`: references are
 resolved for the whole batch with one query each and rows are written with
-``INSERT ... ON CONFLICT``, so a batch costs the same few statements whatever its size.
-The single-record functions the CLI uses go through the same path where they can.
+``INSERT ... ON CONFLICT`` (:mod:`community365.db.bulk`), so a batch costs the same few
+statements whatever its size. The single-record functions the CLI uses go through the
+same path where they can.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import attrs
-from sqlalchemy import ColumnElement, and_, delete, exists, func, insert, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import ColumnElement, and_, delete, exists, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
+from community365.db import bulk
 from community365.db.schema import (
     areas,
     duties,
@@ -34,9 +36,9 @@ from community365.db.schema import (
     persons,
 )
 from community365.errors import FieldError, NotFound
+from community365.registry import fields
 from community365.registry.areas import area_id
-from community365.registry.contact import InvalidPhone, mask_id_number, parse_phone
-from community365.registry.idcard import InvalidIdNumber, parse_id_number
+from community365.registry.contact import mask_id_number
 
 # -- vocabulary ---------------------------------------------------------------------------
 
@@ -48,7 +50,7 @@ KIND_NAMES: dict[str, str] = {
 }
 ROLE_NAMES: dict[str, str] = {"A": "A角", "B": "B角", "leader": "网格长"}
 ROLE_ORDER: tuple[str, ...] = ("A", "B", "leader")
-WEEKDAY_NAMES: tuple[str, ...] = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
+
 
 # Keys are lower-case: English words match in any case.
 _KIND_ALIASES: dict[str, str] = {
@@ -74,26 +76,6 @@ _ROLE_ALIASES: dict[str, str] = {
     "leader": "leader",
     "网格长": "leader",
 }
-_WEEKDAY_ALIASES: dict[str, int] = {
-    **{str(i): i for i in range(1, 8)},
-    **{name: i for i, name in enumerate(WEEKDAY_NAMES, start=1)},
-    **{"星期" + name[1]: i for i, name in enumerate(WEEKDAY_NAMES, start=1)},
-    "周天": 7,
-    "星期天": 7,
-    **{name: i for i, name in enumerate(("mon", "tue", "wed", "thu", "fri", "sat", "sun"), 1)},
-    **{
-        name: i
-        for i, name in enumerate(
-            ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"), 1
-        )
-    },
-}
-_SKILL_SEPARATORS = re.compile(r"[;；,，、|｜\s]+")
-_TIME = re.compile(r"([0-9]{1,2}):([0-9]{2})(?::([0-9]{2}))?")
-_CODE = re.compile(r"[0-9A-Za-z][0-9A-Za-z_.-]*")
-# Every IN list is cut to this many keys, far below SQLite's and PostgreSQL's limits on
-# bound parameters; a batch of imported rows rarely needs more than one chunk.
-_CHUNK = 5000
 
 # -- records and views ----------------------------------------------------------------------
 
@@ -137,22 +119,6 @@ class HandlerView:
 
 
 @attrs.frozen
-class LeaveView:
-    starts_on: dt.date
-    ends_on: dt.date
-    reason: str
-
-
-@attrs.frozen
-class ShiftView:
-    """A weekly shift, ``weekday`` 1 (Monday) to 7; it covers ``[starts_at, ends_at)``."""
-
-    weekday: int
-    starts_at: dt.time
-    ends_at: dt.time
-
-
-@attrs.frozen
 class DutyView:
     handler_code: str
     handler_name: str
@@ -166,152 +132,64 @@ class DutyView:
 # -- parsing --------------------------------------------------------------------------------
 
 
-def _text(fields: Mapping[str, str | None], key: str) -> str:
-    return (fields.get(key) or "").strip()
-
-
-def _required(fields: Mapping[str, str | None], key: str, max_length: int) -> str:
-    value = _text(fields, key)
-    if not value:
-        raise FieldError(key, "missing")
-    if len(value) > max_length:
-        raise FieldError(key, f"longer than {max_length} characters")
-    return value
-
-
-def _code(fields: Mapping[str, str | None], key: str) -> str:
-    value = _required(fields, key, 40)
-    if not _CODE.fullmatch(value):
-        raise FieldError(key, f"{value!r} is not a code (letters, digits, '-', '_', '.')")
-    return value
-
-
 def parse_kind(text: str) -> str:
     """``staff``, ``volunteer``, ``team`` or ``organisation`` from English or Chinese."""
-    kind = _KIND_ALIASES.get(text.strip().lower())
-    if kind is None:
-        known = ", ".join(f"{key} ({name})" for key, name in KIND_NAMES.items())
-        raise FieldError("kind", f"unknown kind {text.strip()!r} (kinds: {known})")
-    return kind
+    known = ", ".join(f"{key} ({name})" for key, name in KIND_NAMES.items())
+    return fields.choice("kind", _KIND_ALIASES, text, f"kinds: {known}")
 
 
 def parse_role(text: str) -> str:
     """``A``, ``B`` or ``leader`` from those or from A角, B角, 网格长."""
-    role = _ROLE_ALIASES.get(text.strip().lower())
-    if role is None:
-        raise FieldError(
-            "role", f"unknown role {text.strip()!r} (A or A角, B or B角, leader or 网格长)"
-        )
-    return role
+    return fields.choice("role", _ROLE_ALIASES, text, "A or A角, B or B角, leader or 网格长")
 
 
 def parse_skills(text: str) -> tuple[str, ...]:
     """Skills split on ; ， , 、 | and spaces, in order, each once."""
-    skills = tuple(dict.fromkeys(s for s in _SKILL_SEPARATORS.split(text) if s))
-    for skill in skills:
-        if len(skill) > 50:
-            raise FieldError("skills", f"skill {skill[:20]!r}... is longer than 50 characters")
-    return skills
+    return fields.words("skills", text)
 
 
-def parse_weekday(text: str) -> int:
-    """1 (Monday) to 7 from a digit, 周一..周日, 星期一..星期日, or mon..sun."""
-    weekday = _WEEKDAY_ALIASES.get(text.strip().lower())
-    if weekday is not None:
-        return weekday
-    raise FieldError("weekday", f"unknown weekday {text.strip()!r} (1-7, 周一..周日 or mon..sun)")
-
-
-def parse_time(field: str, text: str) -> dt.time:
-    """A clock time such as 8:30, 08:30 or 08:30:00."""
-    found = _TIME.fullmatch(text.strip())
-    try:
-        if found is None:
-            raise ValueError
-        return dt.time(*(int(part) for part in found.groups(default="0")))
-    except ValueError:
-        raise FieldError(field, f"not a time: {text.strip()!r} (HH:MM)") from None
-
-
-def parse_date(field: str, text: str) -> dt.date:
-    """An ISO date, 2026-11-25."""
-    try:
-        return dt.date.fromisoformat(text.strip())
-    except ValueError:
-        raise FieldError(field, f"not a date: {text.strip()!r} (YYYY-MM-DD)") from None
-
-
-def parse_handler(fields: Mapping[str, str]) -> HandlerRecord:
+def parse_handler(raw: Mapping[str, str]) -> HandlerRecord:
     """A handler from raw strings keyed code, name, kind, phone, id_number, skills.
 
     An absent ``skills`` key leaves a stored handler's skills alone; a present one, even
     empty, replaces them. Raises FieldError on the first bad field.
     """
-    code = _code(fields, "code")
-    name = _required(fields, "name", 100)
-    kind = parse_kind(_required(fields, "kind", 40))
-    phone = _text(fields, "phone")
-    id_number = _text(fields, "id_number")
-    try:
-        phone = parse_phone(phone) if phone else ""
-    except InvalidPhone as exc:
-        raise FieldError("phone", str(exc)) from None
-    try:
-        id_number = parse_id_number(id_number).number if id_number else ""
-    except InvalidIdNumber as exc:
-        raise FieldError("id_number", str(exc)) from None
+    code = fields.code(raw, "code")
+    name = fields.required(raw, "name", 100)
+    kind = parse_kind(fields.required(raw, "kind", 40))
+    phone = fields.phone(raw.get("phone"))
+    id_text = fields.text(raw, "id_number")
+    id_number = fields.id_number(id_text).number if id_text else None
     if id_number and kind in ("team", "organisation"):
         raise FieldError("id_number", f"a {kind} is not a person; only staff and volunteers are")
-    raw_skills = fields.get("skills")
+    skills = raw.get("skills")
     return HandlerRecord(
-        code=code,
-        name=name,
-        kind=kind,
-        phone=phone or None,
-        id_number=id_number or None,
-        skills=None if raw_skills is None else parse_skills(raw_skills),
+        code, name, kind, phone, id_number, None if skills is None else parse_skills(skills)
     )
 
 
-def parse_duty(fields: Mapping[str, str]) -> DutyRecord:
+def parse_duty(raw: Mapping[str, str]) -> DutyRecord:
     """A duty from raw strings keyed handler, area, role, service_group (optional)."""
-    handler = _code(fields, "handler")
-    area = _required(fields, "area", 32)
+    handler = fields.code(raw, "handler")
+    area = fields.required(raw, "area", 32)
     if not (area.isascii() and area.isdigit()):
         raise FieldError("area", f"area codes are digits only, got {area!r}")
-    role = parse_role(_required(fields, "role", 10))
-    group = _text(fields, "service_group")
-    if len(group) > 40:
-        raise FieldError("service_group", "longer than 40 characters")
+    role = parse_role(fields.required(raw, "role", 10))
+    group = fields.bounded("service_group", fields.text(raw, "service_group"), 40)
     return DutyRecord(handler_code=handler, area_code=area, role=role, service_group=group)
 
 
 # -- bulk writes ----------------------------------------------------------------------------
 
-
-def _chunks(values: Iterable[Any]) -> Iterator[list[Any]]:
-    chunk: list[Any] = []
-    for value in values:
-        chunk.append(value)
-        if len(chunk) == _CHUNK:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
-
-
-def _ids_by_key(conn: Connection, key: Any, id_column: Any, keys: Iterable[str]) -> dict[str, int]:
-    """Map each of ``keys`` found in ``key`` to its ``id_column``: one query per chunk."""
-    found: dict[str, int] = {}
-    for chunk in _chunks(set(keys)):
-        found.update(conn.execute(select(key, id_column).where(key.in_(chunk))).all())
-    return found
-
-
-def _upsert_insert(conn: Connection, table: Any) -> Any:
-    """An INSERT that takes ON CONFLICT clauses, in the connection's dialect."""
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    return dialect.insert(table)
+_HANDLER_COLUMNS = ("code", "name", "kind", "phone", "person_id")
+# An import without a phone or ID number column must not wipe the stored ones.
+_HANDLER_UPDATE = {
+    "name": "excluded.name",
+    "kind": "excluded.kind",
+    "phone": bulk.kept(handlers, "phone"),
+    "person_id": bulk.kept(handlers, "person_id"),
+}
+_DUTY_COLUMNS = ("handler_id", "area_id", "service_group", "role")
 
 
 def upsert_handlers(
@@ -323,7 +201,7 @@ def upsert_handlers(
     those are not written. Of records sharing a code, the last one written wins. Never
     commits.
     """
-    person_ids = _ids_by_key(
+    person_ids = bulk.lookup(
         conn, persons.c.id_number, persons.c.id, (r.id_number for r in records if r.id_number)
     )
     problems: list[tuple[int, FieldError]] = []
@@ -334,45 +212,23 @@ def upsert_handlers(
             problems.append((index, FieldError("id_number", f"no person with ID number {shown}")))
         else:
             latest[record.code] = record
-    if latest:
-        _write_handlers(conn, list(latest.values()), person_ids)
-        _replace_skills(conn, [r for r in latest.values() if r.skills is not None])
-    return problems
-
-
-def _write_handlers(
-    conn: Connection, records: Sequence[HandlerRecord], person_ids: Mapping[str, int]
-) -> None:
-    stmt = _upsert_insert(conn, handlers)
-    # An import without a phone or ID number column must not wipe the stored ones.
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[handlers.c.code],
-        set_={
-            "name": stmt.excluded.name,
-            "kind": stmt.excluded.kind,
-            "phone": func.coalesce(stmt.excluded.phone, handlers.c.phone),
-            "person_id": func.coalesce(stmt.excluded.person_id, handlers.c.person_id),
-        },
-    )
     rows = [
-        {
-            "code": r.code,
-            "name": r.name,
-            "kind": r.kind,
-            "phone": r.phone,
-            "person_id": person_ids.get(r.id_number) if r.id_number else None,
-        }
-        for r in records
+        (r.code, r.name, r.kind, r.phone, person_ids.get(r.id_number) if r.id_number else None)
+        for r in latest.values()
     ]
-    conn.execute(stmt, rows)
+    bulk.upsert_rows(conn, handlers, _HANDLER_COLUMNS, rows, key=["code"], update=_HANDLER_UPDATE)
+    _replace_skills(conn, [r for r in latest.values() if r.skills is not None])
+    return problems
 
 
 def _replace_skills(conn: Connection, records: Sequence[HandlerRecord]) -> None:
     if not records:
         return
-    ids = _ids_by_key(conn, handlers.c.code, handlers.c.id, (r.code for r in records))
-    for chunk in _chunks(ids.values()):
-        conn.execute(delete(handler_skills).where(handler_skills.c.handler_id.in_(chunk)))
+    ids = bulk.lookup(conn, handlers.c.code, handlers.c.id, (r.code for r in records))
+    for batch in bulk.batches(conn, ids.values()):
+        conn.execute(
+            delete(handler_skills).where(bulk.among(conn, handler_skills.c.handler_id, batch))
+        )
     rows = [{"handler_id": ids[r.code], "skill": s} for r in records for s in r.skills or ()]
     if rows:
         conn.execute(insert(handler_skills), rows)
@@ -384,27 +240,22 @@ def upsert_duties(conn: Connection, records: Sequence[DutyRecord]) -> list[tuple
     Returns ``(index, FieldError)`` for each record whose handler or area code matches
     nothing; those are not written. Never commits.
     """
-    handler_ids = _ids_by_key(
+    handler_ids = bulk.lookup(
         conn, handlers.c.code, handlers.c.id, (r.handler_code for r in records)
     )
-    area_ids = _ids_by_key(conn, areas.c.code, areas.c.id, (r.area_code for r in records))
+    area_ids = bulk.lookup(conn, areas.c.code, areas.c.id, (r.area_code for r in records))
     problems: list[tuple[int, FieldError]] = []
-    rows: dict[tuple[int, int, str, str], dict[str, Any]] = {}
+    rows: dict[tuple[int, int, str, str], None] = {}
     for index, r in enumerate(records):
         if r.handler_code not in handler_ids:
             problems.append((index, FieldError("handler", f"no handler {r.handler_code!r}")))
         elif r.area_code not in area_ids:
             problems.append((index, FieldError("area", f"no area {r.area_code!r}")))
         else:
-            key = (handler_ids[r.handler_code], area_ids[r.area_code], r.service_group, r.role)
-            rows[key] = dict(
-                zip(("handler_id", "area_id", "service_group", "role"), key, strict=True)
+            rows[(handler_ids[r.handler_code], area_ids[r.area_code], r.service_group, r.role)] = (
+                None
             )
-    if rows:
-        stmt = _upsert_insert(conn, duties).on_conflict_do_nothing(
-            index_elements=["handler_id", "area_id", "service_group", "role"]
-        )
-        conn.execute(stmt, list(rows.values()))
+    bulk.upsert_rows(conn, duties, _DUTY_COLUMNS, list(rows), key=_DUTY_COLUMNS)
     return problems
 
 
@@ -430,8 +281,8 @@ def _views(conn: Connection, query: Any) -> list[HandlerView]:
     """Handlers selected by ``query`` (over the handlers table), each with its skills."""
     rows = conn.execute(query.order_by(handlers.c.code)).mappings().all()
     skills: dict[int, list[str]] = {row["id"]: [] for row in rows}
-    for chunk in _chunks(skills):
-        listed = select(handler_skills).where(handler_skills.c.handler_id.in_(chunk))
+    for batch in bulk.batches(conn, skills):
+        listed = select(handler_skills).where(bulk.among(conn, handler_skills.c.handler_id, batch))
         for handler, skill in conn.execute(listed.order_by(handler_skills.c.skill)):
             skills[handler].append(skill)
     return [
@@ -459,11 +310,9 @@ def person_of(conn: Connection, person_id: int) -> tuple[str, str | None]:
 
 def add_handler(conn: Connection, record: HandlerRecord) -> HandlerView:
     """Add a new handler; FieldError if the code is taken or the ID number unknown."""
-    if conn.execute(select(handlers.c.id).where(handlers.c.code == record.code)).first():
+    if bulk.exists(conn, handlers.c.code, record.code):
         raise FieldError("code", f"handler {record.code} already exists")
-    problems = upsert_handlers(conn, [record])
-    if problems:
-        raise problems[0][1]
+    bulk.write_one(conn, upsert_handlers, record)
     return get_handler(conn, record.code)
 
 
@@ -494,86 +343,6 @@ def set_active(conn: Connection, code: str, active: bool) -> bool:
         return False
     conn.execute(update(handlers).where(handlers.c.id == view.id).values(active=active))
     return True
-
-
-def add_leave(
-    conn: Connection, code: str, starts_on: dt.date, ends_on: dt.date, reason: str = ""
-) -> LeaveView:
-    """Record leave from ``starts_on`` to ``ends_on``, both days included."""
-    if ends_on < starts_on:
-        raise FieldError("to", f"{ends_on} is before {starts_on}")
-    if len(reason) > 200:
-        raise FieldError("reason", "longer than 200 characters")
-    conn.execute(
-        insert(handler_leave).values(
-            handler_id=handler_id(conn, code), starts_on=starts_on, ends_on=ends_on, reason=reason
-        )
-    )
-    return LeaveView(starts_on, ends_on, reason)
-
-
-def remove_leave(conn: Connection, code: str, starts_on: dt.date, ends_on: dt.date) -> None:
-    """Cancel the leave with exactly these dates; NotFound when there is none."""
-    done = conn.execute(
-        delete(handler_leave).where(
-            handler_leave.c.handler_id == handler_id(conn, code),
-            handler_leave.c.starts_on == starts_on,
-            handler_leave.c.ends_on == ends_on,
-        )
-    )
-    if not done.rowcount:
-        raise NotFound(f"{code} has no leave from {starts_on} to {ends_on}")
-
-
-def _check_shift(shift: ShiftView) -> None:
-    if not 1 <= shift.weekday <= 7:
-        raise FieldError("weekday", f"{shift.weekday} is not 1-7")
-    if shift.ends_at <= shift.starts_at:
-        raise FieldError("end", f"{shift.ends_at:%H:%M} is not after {shift.starts_at:%H:%M}")
-
-
-def _shift_where(hid: int, shift: ShiftView) -> ColumnElement[bool]:
-    return and_(
-        handler_shifts.c.handler_id == hid,
-        handler_shifts.c.weekday == shift.weekday,
-        handler_shifts.c.starts_at == shift.starts_at,
-        handler_shifts.c.ends_at == shift.ends_at,
-    )
-
-
-def add_shift(conn: Connection, code: str, shift: ShiftView) -> None:
-    """Add a weekly shift; the same shift twice is an error."""
-    _check_shift(shift)
-    hid = handler_id(conn, code)
-    if conn.execute(select(handler_shifts.c.id).where(_shift_where(hid, shift))).first():
-        raise FieldError("shift", f"{code} already has this shift")
-    conn.execute(insert(handler_shifts).values(handler_id=hid, **attrs.asdict(shift)))
-
-
-def remove_shift(conn: Connection, code: str, shift: ShiftView) -> None:
-    """Remove exactly this weekly shift; NotFound when there is none."""
-    if not conn.execute(
-        delete(handler_shifts).where(_shift_where(handler_id(conn, code), shift))
-    ).rowcount:
-        raise NotFound(f"{code} has no such shift")
-
-
-def leave_of(conn: Connection, code: str) -> list[LeaveView]:
-    query = (
-        select(handler_leave.c.starts_on, handler_leave.c.ends_on, handler_leave.c.reason)
-        .where(handler_leave.c.handler_id == handler_id(conn, code))
-        .order_by(handler_leave.c.starts_on, handler_leave.c.ends_on)
-    )
-    return [LeaveView(*row) for row in conn.execute(query)]
-
-
-def shifts_of(conn: Connection, code: str) -> list[ShiftView]:
-    query = (
-        select(handler_shifts.c.weekday, handler_shifts.c.starts_at, handler_shifts.c.ends_at)
-        .where(handler_shifts.c.handler_id == handler_id(conn, code))
-        .order_by(handler_shifts.c.weekday, handler_shifts.c.starts_at)
-    )
-    return [ShiftView(*row) for row in conn.execute(query)]
 
 
 # -- lists and availability -------------------------------------------------------------------

@@ -12,8 +12,9 @@ import re
 
 import attrs
 
-_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-_CHECK = "10X98765432"
+_CHECK = "10X98765432"  # by the weighted sum modulo 11
+# The year this process started: time only moves on, so a birth year before it is past.
+_YEAR = dt.date.today().year
 # First two digits of the region code: the provinces, autonomous regions and
 # municipalities of GB/T 2260, plus 71 Taiwan, 81 Hong Kong, 82 Macao.
 PROVINCES = frozenset(
@@ -55,7 +56,6 @@ PROVINCES = frozenset(
     ]
 )
 # [0-9], not \d: \d also matches full-width and other Unicode digits.
-_SHAPE = re.compile(r"[0-9]{17}[0-9X]")
 _REGION = re.compile(r"[0-9]{6}")
 
 
@@ -75,28 +75,42 @@ class IdNumber:
 
 
 def check_char(first17: str) -> str:
-    return _CHECK[sum(int(d) * w for d, w in zip(first17, _WEIGHTS, strict=True)) % 11]
+    """The check character of 17 ASCII digits: ISO 7064 MOD 11-2.
+
+    The weights are 2**17 .. 2**1 modulo 11, and 13 is 2 modulo 11, so the weighted sum is
+    twice the digits read as a base-13 number, modulo 11: one C call instead of 17
+    multiplications."""
+    return _CHECK[2 * int(first17, 13) % 11]
 
 
 def parse_id_number(text: str, *, today: dt.date | None = None) -> IdNumber:
     """Validate an ID number; return it normalised (upper-case X) with birth date and gender."""
+    return IdNumber(*id_parts(text, today=today))
+
+
+def id_parts(text: str, *, today: dt.date | None = None) -> tuple[str, dt.date, str]:
+    """:func:`parse_id_number` as a plain ``(number, birth_date, gender)``: imports check
+    a million of them."""
     number = text.strip().upper()
     if len(number) != 18:
         raise InvalidIdNumber(f"ID number must have 18 characters, got {len(number)}")
-    if not _SHAPE.fullmatch(number):
+    # isdigit() alone would take other scripts' digits too; isascii() leaves only 0-9.
+    if not (number.isascii() and number[:17].isdigit() and number[17] in "0123456789X"):
         raise InvalidIdNumber("ID number must be 17 digits then a digit or X")
     if number[:2] not in PROVINCES:
         raise InvalidIdNumber(f"ID number region {number[:6]} is not a Chinese region code")
     try:
-        birth = dt.date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
+        birth = dt.date.fromisoformat(number[6:14])  # YYYYMMDD; the shape made it digits
     except ValueError:
         raise InvalidIdNumber(f"ID number birth date {number[6:14]} is not a date") from None
-    if birth.year < 1880 or birth > (today or dt.date.today()):
+    # A birth before this year is never after today: ask the clock only about later ones.
+    year = birth.year
+    if year < 1880 or ((today or year >= _YEAR) and birth > (today or dt.date.today())):
         raise InvalidIdNumber(f"ID number birth date {birth} is out of range")
-    expected = check_char(number[:17])
-    if number[17] != expected:
-        raise InvalidIdNumber(f"ID number check character is {number[17]}, expected {expected}")
-    return IdNumber(number, birth, "M" if int(number[16]) % 2 else "F")
+    check = _CHECK[2 * int(number[:17], 13) % 11]  # check_char, without the call
+    if number[17] != check:
+        raise InvalidIdNumber(f"ID number check character is {number[17]}, expected {check}")
+    return number, birth, "M" if number[16] in "13579" else "F"
 
 
 def make_id_number(region: str, birth: dt.date, sequence: int) -> str:
