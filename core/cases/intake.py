@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from typing import Any
 
 import attrs
 from sqlalchemy import select
@@ -97,24 +98,26 @@ def find_reporter(
     return rows[0].id, rows[0].household_id, []
 
 
+def _household_place(conn: Connection, where: Any) -> Place | None:
+    row = conn.execute(
+        select(
+            households.c.id, households.c.code, areas.c.id.label("aid"), areas.c.code.label("acode")
+        )
+        .join(areas, areas.c.id == households.c.area_id)
+        .where(where)
+    ).first()
+    return None if row is None else Place(row.aid, row.acode, row.id, row.code)
+
+
 def find_place(
     conn: Connection, draft: CaseDraft, reporter_household: int | None
 ) -> tuple[Place | None, list[Problem]]:
     """Where the demand is: the household, else the area, else the reporter's household."""
     if draft.household_code:
-        row = conn.execute(
-            select(
-                households.c.id,
-                households.c.code,
-                areas.c.id.label("aid"),
-                areas.c.code.label("acode"),
-            )
-            .join(areas, areas.c.id == households.c.area_id)
-            .where(households.c.code == draft.household_code.strip())
-        ).first()
-        if row is None:
+        place = _household_place(conn, households.c.code == draft.household_code.strip())
+        if place is None:
             return None, [Problem("household", f"no household {draft.household_code!r}")]
-        return Place(row.aid, row.acode, row.id, row.code), []
+        return place, []
     if draft.area_code:
         row = conn.execute(
             select(areas.c.id, areas.c.code).where(areas.c.code == draft.area_code.strip())
@@ -123,17 +126,7 @@ def find_place(
             return None, [Problem("area", f"no area {draft.area_code!r}")]
         return Place(row.id, row.code), []
     if reporter_household is not None:
-        row = conn.execute(
-            select(
-                households.c.id,
-                households.c.code,
-                areas.c.id.label("aid"),
-                areas.c.code.label("acode"),
-            )
-            .join(areas, areas.c.id == households.c.area_id)
-            .where(households.c.id == reporter_household)
-        ).one()
-        return Place(row.aid, row.acode, row.id, row.code), []
+        return _household_place(conn, households.c.id == reporter_household), []
     return None, [Problem("place", "give a household, building or area code")]
 
 
