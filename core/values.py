@@ -139,6 +139,16 @@ class CaseView:
         """Work remains for a handler: received, assigned or accepted."""
         return self.status in OPEN_STATUSES
 
+    @property
+    def replied_on_time(self) -> bool | None:
+        """The SLA outcome of the answer: None until answered."""
+        return None if self.replied_at is None else self.replied_at <= self.reply_by
+
+    @property
+    def resolved_on_time(self) -> bool | None:
+        """The SLA outcome of the work: None until resolved."""
+        return None if self.resolved_at is None else self.resolved_at <= self.resolve_by
+
 
 OPEN_STATUSES = ("received", "assigned", "accepted")
 FINAL_STATUSES = ("closed", "withdrawn", "duplicate", "rejected")

@@ -242,3 +242,21 @@ def test_stats_for_a_month_and_bad_periods(grid: Callable[..., Result]) -> None:
     ]:
         bad = grid("case", "stats", *args)
         assert bad.exit_code == 2 and message in bad.output, bad.output
+
+
+def test_each_case_shows_its_sla_outcome(grid: Callable[..., Result]) -> None:
+    ref = submit(grid, "--text", "请问居住证怎么办理", "--area", GRID)["ref"]
+    assert grid("case", "reply", ref, "需要带身份证").exit_code == 0
+    data = json.loads(grid("case", "show", ref, "--json").stdout)
+    assert data["replied_on_time"] is True and data["resolved_on_time"] is None
+    assert "按时 on time" in grid("case", "show", ref).output
+
+
+def test_a_deadline_beyond_the_calendar_warns_in_one_line(grid: Callable[..., Result]) -> None:
+    ref = submit(grid, "--text", "小区乱停车堵住消防通道，投诉", "--area", GRID)["ref"]
+    assert grid("case", "accept", ref, actor="S006").exit_code == 0
+    result = grid("case", "extend", ref, "--by", "60", "--reason", "需要多部门协调")
+    assert result.exit_code == 0, result.output
+    warning = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+    assert len(warning) == 1 and "Monday–Friday" in warning[0]
+    assert "Traceback" not in result.output

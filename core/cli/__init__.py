@@ -7,8 +7,11 @@ enabled plugins are asked, and only when the command list is needed.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import sys
+import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -95,7 +98,20 @@ class RootGroup(click.Group):
 def cli(ctx: click.Context, district_dir: Path | None, actor: str | None) -> None:
     """社区服务365 community365: every resident demand collected, routed, handled,
     answered and evaluated, 365 days a year."""
+    ctx.with_resource(one_line_warnings())
     cli_state(ctx)
+
+
+@contextlib.contextmanager
+def one_line_warnings() -> Iterator[None]:
+    """Show warnings (a year the holiday calendar does not cover …) as ``warning: …``."""
+
+    def show(message: Any, category: Any, filename: str, lineno: int, *rest: Any) -> None:
+        click.echo(f"warning: {message}", err=True)
+
+    with warnings.catch_warnings():
+        warnings.showwarning = show
+        yield
 
 
 def cli_state(ctx: click.Context) -> CliState:

@@ -57,7 +57,15 @@ def case_data(case: Any, district: Any) -> dict[str, Any]:
     data = _json_times(attrs.asdict(case), district.tz)
     data["contact"] = _mask_contact(case.contact)
     data["overdue"] = _is_overdue(case, district.clock())
+    data["replied_on_time"] = case.replied_on_time
+    data["resolved_on_time"] = case.resolved_on_time
     return data
+
+
+def _outcome(at: dt.datetime | None, on_time: bool | None, tz: Any) -> str:
+    if at is None:
+        return "-"
+    return f"{_local(at, tz)}, {'按时 on time' if on_time else '超时 late'}"
 
 
 def _is_overdue(case: Any, now: dt.datetime) -> bool:
@@ -327,10 +335,10 @@ def show_cmd(state: CliState, ref: str, as_json: bool) -> None:
     click.echo(
         f"handler: {case.handler_code or '-'}   first contact 首问: {case.receiver_code or '-'}"
     )
-    click.echo(
-        f"reply by {_local(case.reply_by, tz)} (replied {_local(case.replied_at, tz) or '-'}); "
-        f"resolve by {_local(case.resolve_by, tz)} (resolved {_local(case.resolved_at, tz) or '-'})"
-    )
+    replied = _outcome(case.replied_at, case.replied_on_time, tz)
+    resolved = _outcome(case.resolved_at, case.resolved_on_time, tz)
+    click.echo(f"reply by {_local(case.reply_by, tz)}: replied {replied}")
+    click.echo(f"resolve by {_local(case.resolve_by, tz)}: resolved {resolved}")
     if case.rating:
         click.echo(f"rating: {label(RATING_LABELS, case.rating)} {case.rating_comment}")
     click.echo("")
