@@ -14,7 +14,7 @@ act on any case.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -99,7 +99,7 @@ class Pipeline:
             since=since,
         )
         if repeated is not None:
-            row = store.case_row(self.conn, repeated, lock=True)
+            row = store.view_row(self.conn, repeated)
             return Submitted(
                 self._act(row, "repeat", {"repeats": row["repeats"] + 1}, draft.text), True
             )
@@ -141,10 +141,20 @@ class Pipeline:
         )
         deadlines = self.host.adjust_deadlines(provisional, deadlines)
         values |= {"reply_by": deadlines.reply_by, "resolve_by": deadlines.resolve_by}
-        store.insert_case(self.ctx, values, note=f"{draft.channel}: {values['text']}")
-        case = store.get_case(self.conn, values["ref"])
+        inserted = store.insert_case(self.ctx, values, note=f"{draft.channel}: {values['text']}")
+        row = {
+            **inserted,
+            "area_code": place.area_code,
+            "handler_code": None,
+            "receiver_code": provisional.receiver_code,
+            "household_code": place.household_code,
+            "duplicate_ref": None,
+        }
+        case = attrs.evolve(
+            provisional, reply_by=deadlines.reply_by, resolve_by=deadlines.resolve_by
+        )
         self.host.case_received(case, self.ctx)
-        return Submitted(self._route(store.case_row(self.conn, case.ref)))
+        return Submitted(self._route(case.ref, view=case, row=row))
 
     def _service(self, draft: CaseDraft) -> tuple[Any, list[Problem]]:
         if draft.service:
@@ -164,11 +174,19 @@ class Pipeline:
         """Choose a handler for a received or assigned case and assign it; a case nobody
         can take stays received (the daily run escalates it). ``exclude``: handler ids
         that must not get it."""
-        return self._route(self._row(ref, "assign"), exclude, note)
+        return self._route(ref, exclude, note, row=self._row(ref, "assign"))
 
-    def _route(self, row: RowMapping, exclude: Iterable[int] = (), note: str = "") -> CaseView:
-        row = store.case_row(self.conn, row["ref"], lock=True)  # as the last step left it
-        view = store.get_case(self.conn, row["ref"])
+    def _route(
+        self,
+        ref: str,
+        exclude: Iterable[int] = (),
+        note: str = "",
+        view: CaseView | None = None,
+        row: Mapping[str, Any] | None = None,
+    ) -> CaseView:
+        """Route the case as the last step left it (``view`` and ``row`` when known)."""
+        row = row or store.view_row(self.conn, ref)
+        view = view or store.to_view(row)
         proposals = self.host.propose_handlers(view, self.ctx)
         choice = routing.choose(
             self.conn,
@@ -184,7 +202,7 @@ class Pipeline:
             changes = {"status": "received", "handler_id": None, "accepted_at": None}
             return self._act(row, "assign", _changed(row, changes), reason)
         changes = {"status": "assigned", "handler_id": choice.handler_id, "accepted_at": None}
-        return self._act(row, "assign", changes, reason)
+        return self._act(row, "assign", changes, reason, {"handler_code": choice.handler_code})
 
     # -- delivery --------------------------------------------------------------------------
 
@@ -196,7 +214,7 @@ class Pipeline:
         """退单: the assignee gives the case back; it is routed again, without them."""
         row = self._row(ref, "refuse", reason, assignee_only=True)
         self._act(row, "refuse", {"status": "received", "handler_id": None}, reason)
-        return self._route(row, self._passed_on(row["id"]))
+        return self._route(ref, self._passed_on(row["id"]))
 
     def transfer(self, ref: str, reason: str, to: str | None = None) -> CaseView:
         """转办: pass the case to the handler ``to`` (a code), or route it again without
@@ -204,7 +222,7 @@ class Pipeline:
         row = self._row(ref, "transfer", reason)
         if to is None:
             self._act(row, "transfer", {"status": "received", "handler_id": None}, reason)
-            return self._route(row, self._passed_on(row["id"]))
+            return self._route(ref, self._passed_on(row["id"]))
         target = self.conn.execute(
             select(handlers.c.id, handlers.c.active).where(handlers.c.code == to)
         ).first()
@@ -217,7 +235,7 @@ class Pipeline:
         if target.id == row["handler_id"]:
             raise InvalidTransition(f"case {ref} is already with {to}")
         changes = {"status": "assigned", "handler_id": target.id, "accepted_at": None}
-        return self._act(row, "transfer", changes, f"{reason} → {to}")
+        return self._act(row, "transfer", changes, f"{reason} → {to}", {"handler_code": to})
 
     def reply(self, ref: str, text: str) -> CaseView:
         """回复: answer the resident; the first answer is the one the reply deadline counts."""
@@ -306,7 +324,7 @@ class Pipeline:
         if original["id"] == row["id"]:
             raise UsageError(f"case {ref} cannot duplicate itself")
         changes = {"status": "duplicate", "duplicate_of": original["id"], "closed_at": self.ctx.now}
-        return self._act(row, "duplicate", changes, f"duplicate of {of}")
+        return self._act(row, "duplicate", changes, f"duplicate of {of}", {"duplicate_ref": of})
 
     def reject(self, ref: str, reason: str) -> CaseView:
         """不予受理: not a matter for the community; the reason is the answer."""
@@ -324,7 +342,7 @@ class Pipeline:
         changes = {"escalation": row["escalation"] + 1, "escalated_on": day}
         case = self._act(row, "escalate", changes, reason)
         if row["status"] == "received":
-            case = self._route(row, self._passed_on(row["id"]), "escalated")
+            case = self._route(ref, self._passed_on(row["id"]), "escalated")
         return case
 
     # -- the one way a case changes --------------------------------------------------------
@@ -332,7 +350,7 @@ class Pipeline:
     def _row(
         self, ref: str, action: str, note: str = "", *, assignee_only: bool = False
     ) -> RowMapping:
-        row = store.case_row(self.conn, ref, lock=True)
+        row = store.view_row(self.conn, ref)
         if self.actor is not None and not self.actor.may_act_on(self.conn, row):
             raise InvalidTransition(f"case {ref} is outside {self.actor.code}'s areas")
         lifecycle.check(ref, row["status"], action, note)
@@ -341,10 +359,20 @@ class Pipeline:
         return row
 
     def _act(
-        self, row: RowMapping, action: str, changes: dict[str, Any], note: str = ""
+        self,
+        row: Mapping[str, Any],
+        action: str,
+        changes: dict[str, Any],
+        note: str = "",
+        shown: Mapping[str, Any] | None = None,
     ) -> CaseView:
+        """Write one step; tell the plugins. ``row`` is the case as :func:`store.view_row`
+        reads it; ``shown`` the codes that change with it (a new handler's code)."""
         store.apply(self.ctx, row, action, changes, note)
-        case = store.get_case(self.conn, row["ref"])
+        after = {**row, **changes, **(shown or {})}
+        if "handler_id" in changes and changes["handler_id"] is None:
+            after["handler_code"] = None
+        case = store.to_view(after)
         transition = Transition(
             from_status=row["status"],
             to_status=case.status,
@@ -372,7 +400,7 @@ class Pipeline:
         return {h for h in passed if h is not None}
 
 
-def _changed(row: RowMapping, changes: dict[str, Any]) -> dict[str, Any]:
+def _changed(row: Mapping[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in changes.items() if row[k] != v}
 
 

@@ -13,15 +13,17 @@ group comes first, then a duty for every group, then a proposal; then the least 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import attrs
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, literal, select
 from sqlalchemy.engine import Connection
+from sqlalchemy.orm import aliased
 
 from community365.db.schema import areas, cases, duties, handlers
-from community365.registry.handlers import _available as available_clause
+from community365.registry.handlers import AVAILABLE, availability_params
 from community365.values import OPEN_STATUSES, Candidate
 
 ROLE_SCORES = {"A": 3.0, "B": 2.0, "leader": 1.0}
@@ -52,20 +54,22 @@ class _Option:
         return (-self.score, self.tier, self.load, self.code)
 
 
-def ancestors(conn: Connection, area_id: int) -> list[tuple[int, str]]:
-    """The area and those above it, nearest first, as (id, code)."""
-    chain: list[tuple[int, str]] = []
-    current: int | None = area_id
-    while current is not None:
-        row = conn.execute(
-            select(areas.c.id, areas.c.code, areas.c.parent_id).where(areas.c.id == current)
-        ).one()
-        chain.append((row.id, row.code))
-        current = row.parent_id
-    return chain
+def _ancestors_query() -> Any:
+    up = aliased(areas, name="up")
+    chain = (
+        select(areas.c.id, areas.c.code, areas.c.parent_id, literal(0).label("depth"))
+        .where(areas.c.id == bindparam("area_id"))
+        .cte("chain", recursive=True)
+    )
+    chain = chain.union_all(
+        select(up.c.id, up.c.code, up.c.parent_id, chain.c.depth + 1).where(
+            up.c.id == chain.c.parent_id
+        )
+    )
+    return select(chain.c.id, chain.c.code).order_by(chain.c.depth)
 
 
-def _load() -> object:
+def _load() -> Any:
     return (
         select(func.count())
         .where(cases.c.handler_id == handlers.c.id, cases.c.status.in_(OPEN_STATUSES))
@@ -74,24 +78,32 @@ def _load() -> object:
     )
 
 
-def _duty_rows(
-    conn: Connection, area_ids: Sequence[int], group: str, at: dt.datetime, tz: ZoneInfo
-) -> list[object]:
-    query = (
-        select(
-            duties.c.area_id,
-            duties.c.role,
-            duties.c.service_group,
-            handlers.c.id,
-            handlers.c.code,
-            handlers.c.name,
-            available_clause(at, tz).label("available"),
-            _load().label("load"),
-        )
-        .select_from(duties.join(handlers, handlers.c.id == duties.c.handler_id))
-        .where(duties.c.area_id.in_(area_ids), duties.c.service_group.in_([group, ""]))
+# Built once, executed with parameters: routing runs for every case.
+ANCESTORS = _ancestors_query()
+DUTY_ROWS = (
+    select(
+        duties.c.area_id,
+        duties.c.role,
+        duties.c.service_group,
+        handlers.c.id,
+        handlers.c.code,
+        AVAILABLE.label("available"),
+        _load().label("load"),
     )
-    return list(conn.execute(query))
+    .select_from(duties.join(handlers, handlers.c.id == duties.c.handler_id))
+    .where(
+        duties.c.area_id.in_(bindparam("area_ids", expanding=True)),
+        duties.c.service_group.in_([bindparam("group"), ""]),
+    )
+)
+PROPOSED = select(
+    handlers.c.id, handlers.c.code, AVAILABLE.label("available"), _load().label("load")
+).where(handlers.c.code.in_(bindparam("codes", expanding=True)))
+
+
+def ancestors(conn: Connection, area_id: int) -> list[tuple[int, str]]:
+    """The area and those above it, nearest first, as (id, code)."""
+    return [(row.id, row.code) for row in conn.execute(ANCESTORS, {"area_id": area_id})]
 
 
 def _plugin_options(
@@ -105,18 +117,8 @@ def _plugin_options(
     proposals = list(proposals)
     if not proposals:
         return [], []
-    codes = {c.handler_code for _, c in proposals}
-    rows = {
-        r.code: r
-        for r in conn.execute(
-            select(
-                handlers.c.id,
-                handlers.c.code,
-                available_clause(at, tz).label("available"),
-                _load().label("load"),
-            ).where(handlers.c.code.in_(codes))
-        )
-    }
+    params = {"codes": sorted({c.handler_code for _, c in proposals})}
+    rows = {r.code: r for r in conn.execute(PROPOSED, params | availability_params(at, tz))}
     options, dropped = [], []
     for plugin, c in proposals:
         row = rows.get(c.handler_code)
@@ -143,7 +145,8 @@ def choose(
     """
     excluded = set(exclude)
     chain = ancestors(conn, area_id)
-    rows = _duty_rows(conn, [aid for aid, _ in chain], group, at, tz)
+    params = {"area_ids": [aid for aid, _ in chain], "group": group}
+    rows = conn.execute(DUTY_ROWS, params | availability_params(at, tz)).all()
     passed_over: list[str] = []
     duty_options: list[_Option] = []
     for aid, code in chain:

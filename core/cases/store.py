@@ -11,7 +11,7 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, RowMapping
 from sqlalchemy.orm import aliased
@@ -96,22 +96,52 @@ def view_query() -> Any:
     return _view_query()
 
 
+# The statements every step runs, built once and executed with parameters.
+_VIEW_BY_REF = _view_query().where(cases.c.ref == bindparam("ref"))
+_VIEW_BY_REF_LOCKED = _VIEW_BY_REF.with_for_update(of=cases)
+_ROW_BY_REF = select(cases).where(cases.c.ref == bindparam("ref"))
+_ROW_BY_REF_LOCKED = _ROW_BY_REF.with_for_update()
+_INSERT_EVENT = insert(case_events)
+_INSERT_CASE = insert(cases).returning(*cases.c)
+_UPDATES: dict[tuple[str, ...], Any] = {}
+
+
 def get_case(conn: Connection, ref: str) -> CaseView:
-    row = conn.execute(_view_query().where(cases.c.ref == ref)).mappings().first()
+    row = conn.execute(_VIEW_BY_REF, {"ref": ref}).mappings().first()
     if row is None:
         raise NotFound(f"no case {ref!r}")
     return to_view(row)
 
 
+def view_row(conn: Connection, ref: str) -> RowMapping:
+    """The case's row with the codes it refers to (what :func:`to_view` reads), locked
+    for update on PostgreSQL: what a step reads before it changes the case."""
+    found = conn.execute(_VIEW_BY_REF_LOCKED, {"ref": ref}).mappings().first()
+    if found is None:
+        raise NotFound(f"no case {ref!r}")
+    return found
+
+
 def case_row(conn: Connection, ref: str, *, lock: bool = False) -> RowMapping:
     """The case's own row, locked for update on PostgreSQL when ``lock``."""
-    query = select(cases).where(cases.c.ref == ref)
-    if lock:
-        query = query.with_for_update()
-    row = conn.execute(query).mappings().first()
-    if row is None:
+    row = conn.execute(_ROW_BY_REF_LOCKED if lock else _ROW_BY_REF, {"ref": ref})
+    found = row.mappings().first()
+    if found is None:
         raise NotFound(f"no case {ref!r}")
-    return row
+    return found
+
+
+def _update(columns: tuple[str, ...]) -> Any:
+    """The UPDATE of these columns of one case (by ``case_id``), built once per set."""
+    statement = _UPDATES.get(columns)
+    if statement is None:
+        statement = (
+            update(cases)
+            .where(cases.c.id == bindparam("case_id"))
+            .values({name: bindparam(f"new_{name}") for name in columns})
+        )
+        _UPDATES[columns] = statement
+    return statement
 
 
 def next_ref(conn: Connection, year: int) -> str:
@@ -122,16 +152,22 @@ def next_ref(conn: Connection, year: int) -> str:
     for it (the row lock, or SQLite's write lock) and then bumps it in turn; an UPDATE
     followed by an INSERT when it found nothing would fail on the primary key instead.
     """
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    bumped = conn.execute(
+    bumped = conn.execute(_BUMP[conn.dialect.name], {"year": year}).scalar_one()
+    return f"{year}-{bumped:06d}"
+
+
+def _bump(dialect: Any) -> Any:
+    return (
         dialect.insert(case_counters)
-        .values(year=year, last=1)
+        .values(year=bindparam("year"), last=1)
         .on_conflict_do_update(
             index_elements=[case_counters.c.year], set_={"last": case_counters.c.last + 1}
         )
         .returning(case_counters.c.last)
-    ).scalar_one()
-    return f"{year}-{bumped:06d}"
+    )
+
+
+_BUMP = {"postgresql": _bump(postgresql), "sqlite": _bump(sqlite)}
 
 
 def _encode(value: Any) -> Any:
@@ -161,25 +197,25 @@ def decode(changes: Mapping[str, Any]) -> dict[str, Any]:
     return {k: _decode(k, v) for k, v in changes.items()}
 
 
-def insert_case(ctx: Context, values: Mapping[str, Any], note: str = "") -> int:
-    """Store a new case and its submit event; return its id."""
-    case_id = ctx.connection.execute(
-        insert(cases).values(**values).returning(cases.c.id)
-    ).scalar_one()
-    _event(ctx, case_id, "submit", None, values["status"], dict(values), note)
-    return case_id
+def insert_case(ctx: Context, values: Mapping[str, Any], note: str = "") -> RowMapping:
+    """Store a new case and its submit event; return its row."""
+    row = ctx.connection.execute(_INSERT_CASE, dict(values)).mappings().one()
+    _event(ctx, row["id"], "submit", None, values["status"], dict(values), note)
+    return row
 
 
 def apply(
     ctx: Context,
-    row: RowMapping,
+    row: Mapping[str, Any],
     action: str,
     changes: Mapping[str, Any],
     note: str = "",
 ) -> None:
     """Write ``changes`` to the case and append the event that records them."""
     if changes:
-        ctx.connection.execute(update(cases).where(cases.c.id == row["id"]).values(**changes))
+        columns = tuple(sorted(changes))
+        params = {f"new_{name}": value for name, value in changes.items()}
+        ctx.connection.execute(_update(columns), {**params, "case_id": row["id"]})
     to_status = changes.get("status", row["status"])
     _event(ctx, row["id"], action, row["status"], to_status, dict(changes), note)
 
@@ -194,16 +230,17 @@ def _event(
     note: str,
 ) -> None:
     ctx.connection.execute(
-        insert(case_events).values(
-            case_id=case_id,
-            at=ctx.now,
-            actor=ctx.actor,
-            action=action,
-            from_status=from_status,
-            to_status=to_status,
-            note=note,
-            changes=encode(changes),
-        )
+        _INSERT_EVENT,
+        {
+            "case_id": case_id,
+            "at": ctx.now,
+            "actor": ctx.actor,
+            "action": action,
+            "from_status": from_status,
+            "to_status": to_status,
+            "note": note,
+            "changes": encode(changes),
+        },
     )
 
 

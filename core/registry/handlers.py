@@ -22,7 +22,18 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import attrs
-from sqlalchemy import ColumnElement, and_, delete, exists, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Time,
+    and_,
+    bindparam,
+    delete,
+    exists,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.engine import Connection
 
 from community365.db import bulk
@@ -277,9 +288,9 @@ def get_handler(conn: Connection, code: str) -> HandlerView:
     return found[0]
 
 
-def _views(conn: Connection, query: Any) -> list[HandlerView]:
+def _views(conn: Connection, query: Any, params: dict[str, Any] | None = None) -> list[HandlerView]:
     """Handlers selected by ``query`` (over the handlers table), each with its skills."""
-    rows = conn.execute(query.order_by(handlers.c.code)).mappings().all()
+    rows = conn.execute(query.order_by(handlers.c.code), params or {}).mappings().all()
     skills: dict[int, list[str]] = {row["id"]: [] for row in rows}
     for batch in bulk.batches(conn, skills):
         listed = select(handler_skills).where(bulk.among(conn, handler_skills.c.handler_id, batch))
@@ -348,25 +359,38 @@ def set_active(conn: Connection, code: str, active: bool) -> bool:
 # -- lists and availability -------------------------------------------------------------------
 
 
-def _available(at: dt.datetime, tz: ZoneInfo) -> ColumnElement[bool]:
-    """True for handlers (rows of ``handlers``) available at ``at``; see is_available."""
-    if at.tzinfo is None:
-        raise ValueError("is_available needs an aware datetime")
-    local = at.astimezone(tz)
-    day, clock = local.date(), local.time()
+def _available_clause() -> ColumnElement[bool]:
     on_leave = exists().where(
         handler_leave.c.handler_id == handlers.c.id,
-        handler_leave.c.starts_on <= day,
-        handler_leave.c.ends_on >= day,
+        handler_leave.c.starts_on <= bindparam("avail_day"),
+        handler_leave.c.ends_on >= bindparam("avail_day"),
     )
     has_shifts = exists().where(handler_shifts.c.handler_id == handlers.c.id)
     in_shift = exists().where(
         handler_shifts.c.handler_id == handlers.c.id,
-        handler_shifts.c.weekday == local.isoweekday(),
-        handler_shifts.c.starts_at <= clock,
-        handler_shifts.c.ends_at > clock,
+        handler_shifts.c.weekday == bindparam("avail_weekday"),
+        handler_shifts.c.starts_at <= bindparam("avail_clock", type_=Time),
+        handler_shifts.c.ends_at > bindparam("avail_clock", type_=Time),
     )
     return and_(handlers.c.active.is_(True), ~on_leave, or_(~has_shifts, in_shift))
+
+
+#: True for handlers (rows of ``handlers``) available at a moment given by the
+#: parameters of :func:`availability_params`; see is_available. Built once: routing
+#: asks it for every case.
+AVAILABLE = _available_clause()
+
+
+def availability_params(at: dt.datetime, tz: ZoneInfo) -> dict[str, Any]:
+    """The parameters of :data:`AVAILABLE` for the moment ``at`` in the timezone ``tz``."""
+    if at.tzinfo is None:
+        raise ValueError("is_available needs an aware datetime")
+    local = at.astimezone(tz)
+    return {
+        "avail_day": local.date(),
+        "avail_weekday": local.isoweekday(),
+        "avail_clock": local.time().replace(tzinfo=None),
+    }
 
 
 def is_available(conn: Connection, handler: int | str, at: dt.datetime, tz: ZoneInfo) -> bool:
@@ -377,7 +401,8 @@ def is_available(conn: Connection, handler: int | str, at: dt.datetime, tz: Zone
     (start included, end excluded). A handler without shifts is available at any time.
     """
     hid = handler if isinstance(handler, int) else handler_id(conn, handler)
-    row = conn.execute(select(_available(at, tz)).where(handlers.c.id == hid)).first()
+    query = select(AVAILABLE).where(handlers.c.id == hid)
+    row = conn.execute(query, availability_params(at, tz)).first()
     if row is None:
         raise NotFound(f"no handler with id {hid}")
     return bool(row[0])
@@ -411,9 +436,11 @@ def list_handlers(
                 areas.c.code.startswith(area, autoescape=True),
             )
         )
+    params = None
     if available_at is not None:
-        query = query.where(_available(*available_at))
-    return _views(conn, query)
+        query = query.where(AVAILABLE)
+        params = availability_params(*available_at)
+    return _views(conn, query, params)
 
 
 # -- duties -------------------------------------------------------------------------------------
