@@ -244,7 +244,7 @@ cases = Table(
     Column("repeats", Integer, nullable=False, server_default=text("0")),
     Column("escalation", Integer, nullable=False, server_default=text("0")),
     Column("escalated_on", Date),
-    Column("duplicate_of", ForeignKey("cases.id")),
+    Column("duplicate_of", ForeignKey("cases.id"), index=True),
     CheckConstraint(_STATUS_CHECK, name="status"),
     Index("ix_cases_handler_status", "handler_id", "status"),
     Index("ix_cases_status_resolve_by", "status", "resolve_by"),
@@ -281,6 +281,6 @@ huddle_items = Table(
     metadata,
     Column("day", Date, primary_key=True),
     Column("handler_id", ForeignKey("handlers.id"), primary_key=True),
-    Column("case_id", ForeignKey("cases.id"), primary_key=True),
+    Column("case_id", ForeignKey("cases.id"), primary_key=True, index=True),
     Column("overdue", Boolean, nullable=False),
 )

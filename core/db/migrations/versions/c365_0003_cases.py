@@ -76,6 +76,7 @@ def upgrade() -> None:
     op.create_index("ix_cases_received_at", "cases", ["received_at"])
     op.create_index("ix_cases_handler_status", "cases", ["handler_id", "status"])
     op.create_index("ix_cases_status_resolve_by", "cases", ["status", "resolve_by"])
+    op.create_index("ix_cases_duplicate_of", "cases", ["duplicate_of"])
     op.create_table(
         "case_events",
         sa.Column("id", sa.Integer, primary_key=True),
@@ -106,6 +107,7 @@ def upgrade() -> None:
         sa.Column("overdue", sa.Boolean, nullable=False),
         sa.PrimaryKeyConstraint("day", "handler_id", "case_id", name="pk_huddle_items"),
     )
+    op.create_index("ix_huddle_items_case_id", "huddle_items", ["case_id"])
 
 
 def downgrade() -> None:
