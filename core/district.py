@@ -24,7 +24,7 @@ from community365.config import DistrictConfig
 from community365.db import migrate
 from community365.db.engine import check_connection, make_engine
 from community365.db.schema import audit_log
-from community365.errors import ConfigError, DatabaseError
+from community365.errors import ConfigError, DatabaseError, UsageError
 from community365.plugins import InstalledPlugin, PluginHost, installed_plugins
 from community365.settings import structure
 from community365.values import Context, MigrationBranch
@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from community365.cases.pipeline import Pipeline
     from community365.workdays import WorkCalendar
 
+ACTOR_LENGTH = 100  # audit_log.actor, case_events.actor
 Clock = Callable[[], dt.datetime]
 
 
@@ -64,6 +65,8 @@ class District:
         self.installed = installed
         self.clock = clock
         self.actor = actor or default_actor()
+        if len(self.actor) > ACTOR_LENGTH:
+            raise UsageError(f"--as: a name of at most {ACTOR_LENGTH} characters, please")
         self.settings = self._validate_settings()
         self.catalogue  # noqa: B018 -- [services] overrides are checked at start-up too
 

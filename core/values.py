@@ -139,6 +139,12 @@ class CaseView:
         """Work remains for a handler: received, assigned or accepted."""
         return self.status in OPEN_STATUSES
 
+    def is_overdue(self, now: dt.datetime) -> bool:
+        """Open and, at ``now``, past the resolve deadline or unanswered past the reply one."""
+        if not self.is_open:
+            return False
+        return self.resolve_by < now or (self.replied_at is None and self.reply_by < now)
+
     @property
     def replied_on_time(self) -> bool | None:
         """The SLA outcome of the answer: None until answered."""

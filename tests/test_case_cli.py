@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from click.testing import Result
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from community365.db.schema import case_events, cases
 from community365.district import District
@@ -207,15 +208,23 @@ def test_list_filters(grid: Callable[..., Result]) -> None:
     assert bad.exit_code == 2 and "before --from" in bad.output
 
 
-def test_daily_twice_and_the_huddle_sheet(grid: Callable[..., Result]) -> None:
+def overdue_already(district: District, ref: str) -> None:
+    """Move a case's deadlines into the past (the CLI runs on the real clock)."""
+    past = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
+    with district.engine.begin() as conn:
+        conn.execute(update(cases).where(cases.c.ref == ref).values(reply_by=past, resolve_by=past))
+
+
+def test_daily_twice_and_the_huddle_sheet(grid: Callable[..., Result], district: District) -> None:
     ref = submit(grid, "--text", "楼道路灯坏了", "--area", GRID)["ref"]
-    first = grid("daily", "--date", "2026-12-31", "--json")
+    overdue_already(district, ref)
+    first = grid("daily", "--json")
     assert first.exit_code == 0, first.output
     report = json.loads(first.stdout)
     assert report["escalated"] == [ref] and not report["already_ran"]
-    second = grid("daily", "--date", "2026-12-31")
+    second = grid("daily")
     assert second.exit_code == 0 and "(already ran)" in second.output
-    sheet = json.loads(grid("case", "huddle", "--date", "2026-12-31", "--json").stdout)
+    sheet = json.loads(grid("case", "huddle", "--json").stdout)
     assert {(line["handler_code"], line["ref"], line["overdue"]) for line in sheet} >= {
         ("S006", ref, True),
         ("S001", ref, True),
@@ -260,3 +269,36 @@ def test_a_deadline_beyond_the_calendar_warns_in_one_line(grid: Callable[..., Re
     warning = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
     assert len(warning) == 1 and "Monday–Friday" in warning[0]
     assert "Traceback" not in result.output
+
+
+def test_out_of_range_input_is_a_one_line_error(grid: Callable[..., Result]) -> None:
+    ref = submit(grid, "--text", "楼道路灯坏了", "--area", GRID)["ref"]
+    assert grid("case", "accept", ref).exit_code == 0
+    for args, message in [
+        (("daily", "--date", "2099-01-01"), "today or a past day"),
+        (("daily", "--date", "1999-01-01"), "outside 2000-2100"),
+        (("case", "stats", "--from", "0001-01-01"), "outside 2000-2100"),
+        (("case", "list", "--to", "9999-12-31"), "outside 2000-2100"),
+        (("case", "extend", ref, "--by", "999999", "--reason", "x"), "1<=x<=365"),
+        (("--as", "长" * 101, "case", "list"), "at most 100 characters"),
+    ]:
+        result = grid(*args)
+        assert result.exit_code == 2, (args, result.output)
+        assert message in result.output and "Traceback" not in result.output
+
+
+def test_duplicates_never_loop(grid: Callable[..., Result]) -> None:
+    first = submit(grid, "--text", "楼道路灯坏了", "--area", GRID)["ref"]
+    second = submit(grid, "--text", "请问居住证怎么办理", "--area", GRID)["ref"]
+    assert grid("case", "duplicate", second, "--of", first).exit_code == 0
+    back = grid("case", "duplicate", first, "--of", second)
+    assert back.exit_code == 2 and f"case {second} is duplicate" in back.output
+
+
+def test_a_handler_sees_only_their_own_huddle_sheet(grid: Callable[..., Result]) -> None:
+    submit(grid, "--text", "楼道路灯坏了", "--area", GRID)
+    assert grid("daily").exit_code == 0
+    mine = json.loads(grid("case", "huddle", "--json", actor="S007").stdout)
+    assert all(line["handler_code"] == "S007" for line in mine)
+    other = grid("case", "huddle", "--handler", "S006", actor="S007")
+    assert other.exit_code == 2 and "your own sheet" in other.output

@@ -356,7 +356,8 @@ class Lifecycle(RuleBasedStateMachine):
         if status in OPEN and ref == of:
             self.attempt(ref, False, "mark_duplicate", of, error=UsageError)
             return
-        self.attempt(ref, status in OPEN, "mark_duplicate", of, results={"duplicate"})
+        live = self.row(of)["status"] not in ("duplicate", "withdrawn", "rejected")
+        self.attempt(ref, status in OPEN and live, "mark_duplicate", of, results={"duplicate"})
 
     @rule(ref=refs, reason=notes)
     def reject(self, ref: str, reason: str) -> None:
@@ -448,6 +449,14 @@ class Lifecycle(RuleBasedStateMachine):
                 if row["status"] in FINAL:
                     seen = self.final.setdefault(row["ref"], (row, counts[row["id"]]))
                     assert seen == (row, counts[row["id"]]), f"{row['ref']} changed"
+            # Every chain of duplicates ends at a demand that is not a duplicate: no loop.
+            by_id = {row["id"]: row for row in rows}
+            for row in rows:
+                seen_ids, current = set(), row
+                while current["status"] == "duplicate":
+                    assert current["id"] not in seen_ids, f"duplicate loop at {row['ref']}"
+                    seen_ids.add(current["id"])
+                    current = by_id[current["duplicate_of"]]
 
 
 def run_machine(desks: dict[str, Desk], clock: Clock) -> None:

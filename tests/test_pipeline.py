@@ -498,7 +498,8 @@ def test_working_day_extensions_skip_the_weekend(desk: Desk) -> None:
 def test_an_extension_needs_a_reason_and_a_positive_amount(desk: Desk) -> None:
     ref = desk.submit().case.ref
     assert "needs a reason" in str(desk.refused("extend", ref, 1, "  "))
-    assert "1 or more" in str(desk.refused("extend", ref, 0, "等配件", error=UsageError))
+    assert "1 to 365" in str(desk.refused("extend", ref, 0, "等配件", error=UsageError))
+    assert "1 to 365" in str(desk.refused("extend", ref, 366, "等配件", error=UsageError))
 
 
 def test_withdraw_duplicate_and_reject_end_a_case(desk: Desk, clock: Clock) -> None:

@@ -24,8 +24,9 @@ report says when each step already ran. The core steps still run, so a case that
 overdue or was taken in since the first run is handled; ``daily_runs`` keeps the first
 run's record.
 
-If a plugin task raises, the error names the plugin and the task, and the caller's
-transaction rolls back the whole run (as for any hook); the next run starts over.
+A plugin task runs in a savepoint: if it raises, its own writes are undone, the report
+marks it failed with the plugin and the task named, the core's steps stand, and the next
+run of the day tries it again.
 """
 
 from __future__ import annotations
@@ -39,8 +40,10 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql import ColumnElement
 
+from community365.cases.queries import past_deadline
 from community365.cases.scope import acting_handler
 from community365.cases.stats import local_midnight, plain
+from community365.db.engine import claim_writer
 from community365.db.schema import areas, cases, daily_runs, duties, handlers, huddle_items
 from community365.errors import NotFound, PluginError, UsageError
 from community365.values import OPEN_STATUSES, Context
@@ -143,11 +146,15 @@ def run_daily(district: District, ctx: Context, day: dt.date) -> DailyReport:
     the day tries it again, while the core's steps stand.
     """
     conn = ctx.connection
+    claim_writer(conn)
     if acting_handler(conn, ctx.actor) is not None:
         raise UsageError(
             f"the daily run acts on every area: run it as office staff, not as handler "
             f"{ctx.actor} (--as)"
         )
+    today = ctx.now.astimezone(ctx.tz).date()
+    if day > today:
+        raise UsageError(f"the daily run is for today or a past day, not {day} (today is {today})")
     start = local_midnight(day, ctx.tz)
     recorded = {
         row.task: (row.ran_at, row.summary)
@@ -248,20 +255,12 @@ def _summary(verb: str, refs: list[str], nothing: str) -> str:
 # -- the queries ---------------------------------------------------------------------------------
 
 
-def _overdue(start: dt.datetime) -> ColumnElement[bool]:
-    """Overdue at ``start``: past the resolve deadline, or unanswered past the reply one."""
-    return or_(
-        cases.c.resolve_by < start,
-        and_(cases.c.replied_at.is_(None), cases.c.reply_by < start),
-    )
-
-
 def _to_escalate(day: dt.date, start: dt.datetime) -> Any:
     return (
         select(cases.c.ref, cases.c.reply_by, cases.c.resolve_by, cases.c.replied_at)
         .where(
             cases.c.status.in_(OPEN_STATUSES),
-            _overdue(start),
+            past_deadline(start),
             or_(cases.c.escalated_on.is_(None), cases.c.escalated_on < day),
         )
         .order_by(cases.c.id)
@@ -360,7 +359,7 @@ def _huddle_insert(day: dt.date, start: dt.datetime) -> Any:
             literal(day, Date).label("day"),
             wanted.c.handler_id,
             wanted.c.case_id,
-            _overdue(start).label("overdue"),
+            past_deadline(start).label("overdue"),
         )
         .select_from(wanted.join(cases, cases.c.id == wanted.c.case_id))
         .where(~present)

@@ -31,6 +31,7 @@ from community365.cases.intake import (
     open_repeat,
 )
 from community365.cases.scope import Actor, acting_handler
+from community365.db.engine import claim_writer
 from community365.db.schema import case_events, handlers
 from community365.deadlines import compute_deadlines, extend_deadline
 from community365.errors import InvalidTransition, NotFound, UsageError
@@ -48,6 +49,7 @@ from community365.values import (
 if TYPE_CHECKING:
     from community365.district import District
 
+MAX_EXTENSION = 365  # days or hours, per extension
 RATING_LEVELS: tuple[RatingLevel, ...] = ("satisfied", "fairly_satisfied", "unsatisfied")
 
 
@@ -67,6 +69,7 @@ class Pipeline:
         self.host = district.host
         self.catalogue = district.catalogue
         self.rules = district.config.sla
+        claim_writer(self.conn)
         self.actor: Actor | None = acting_handler(self.conn, ctx.actor)
 
     # -- intake ----------------------------------------------------------------------------
@@ -250,8 +253,10 @@ class Pipeline:
     def extend(self, ref: str, amount: int, reason: str) -> CaseView:
         """延期: move the resolve deadline by ``amount`` of the service's resolve unit."""
         row = self._row(ref, "extend", reason)
-        if amount <= 0:
-            raise UsageError(f"case {ref}: an extension must be 1 or more, got {amount}")
+        if not 1 <= amount <= MAX_EXTENSION:
+            raise UsageError(
+                f"case {ref}: an extension is 1 to {MAX_EXTENSION} days or hours, got {amount}"
+            )
         if row["extensions"] >= self.rules.max_extensions:
             raise InvalidTransition(
                 f"case {ref} was extended {row['extensions']} times, the most allowed "
@@ -318,11 +323,18 @@ class Pipeline:
         )
 
     def mark_duplicate(self, ref: str, of: str) -> CaseView:
-        """重复件: the same demand as case ``of``."""
+        """重复件: the same demand as case ``of``, which must itself be a live demand (not a
+        duplicate, withdrawn or rejected), so that every chain ends at a case answered."""
         row = self._row(ref, "duplicate")
-        original = store.case_row(self.conn, of)
+        original = store.view_row(self.conn, of)
         if original["id"] == row["id"]:
             raise UsageError(f"case {ref} cannot duplicate itself")
+        if original["status"] in ("duplicate", "withdrawn", "rejected"):
+            raise InvalidTransition(
+                f"case {of} is {original['status']}: mark {ref} a duplicate of a live case"
+            )
+        if self.actor is not None and not self.actor.may_act_on(self.conn, original):
+            raise InvalidTransition(f"case {of} is outside {self.actor.code}'s areas")
         changes = {"status": "duplicate", "duplicate_of": original["id"], "closed_at": self.ctx.now}
         return self._act(row, "duplicate", changes, f"duplicate of {of}", {"duplicate_ref": of})
 

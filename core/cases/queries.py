@@ -47,12 +47,15 @@ class EventView:
     changes: dict[str, Any]
 
 
+def past_deadline(at: dt.datetime) -> Any:
+    """Past the resolve deadline at ``at``, or unanswered past the reply deadline (the SQL
+    twin of :meth:`CaseView.is_overdue`)."""
+    return or_(cases.c.resolve_by < at, and_(cases.c.replied_at.is_(None), cases.c.reply_by < at))
+
+
 def overdue(at: dt.datetime) -> Any:
-    """Open cases past their resolve deadline, or past their reply deadline unanswered."""
-    return and_(
-        cases.c.status.in_(OPEN_STATUSES),
-        or_(cases.c.resolve_by < at, and_(cases.c.replied_at.is_(None), cases.c.reply_by < at)),
-    )
+    """Open cases past a deadline at ``at`` (超期)."""
+    return and_(cases.c.status.in_(OPEN_STATUSES), past_deadline(at))
 
 
 def list_cases(conn: Connection, query: CaseQuery, actor: Actor | None = None) -> list[CaseView]:

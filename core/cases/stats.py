@@ -34,6 +34,7 @@ from sqlalchemy import and_, case, func, select
 from sqlalchemy.sql import ColumnElement
 
 from community365.cases.labels import CHANNEL_LABELS, RATING_LABELS, STATUS_LABELS
+from community365.cases.queries import past_deadline
 from community365.db.schema import CASE_STATUSES, areas, cases
 from community365.registry.areas import get_area
 from community365.values import (
@@ -65,7 +66,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "rated": ("已评价", "rated"),
     "satisfied": ("满意及基本满意", "satisfied or fairly satisfied"),
     "open": ("在办", "open"),
-    "overdue_open": ("超期未办结", "open and overdue now"),
+    "overdue_open": ("超期", "open and past a deadline now"),
     "response_rate": ("响应率", "response rate"),
     "resolution_rate": ("解决率", "resolution rate"),
     "satisfaction_rate": ("满意率", "satisfaction rate"),
@@ -231,7 +232,7 @@ def case_stats(
                 _count(rated).label("rated"),
                 _count(and_(rated, cases.c.rating.in_(SATISFIED))).label("satisfied"),
                 _count(is_open).label("open"),
-                _count(and_(is_open, cases.c.resolve_by < ctx.now)).label("overdue_open"),
+                _count(and_(is_open, past_deadline(ctx.now))).label("overdue_open"),
                 _count(timed).label("timed"),
                 func.coalesce(func.sum(case((timed, cases.c.minutes_spent))), 0).label("minutes"),
             )

@@ -11,7 +11,7 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, RowMapping
 from sqlalchemy.orm import aliased
@@ -100,7 +100,6 @@ def view_query() -> Any:
 _VIEW_BY_REF = _view_query().where(cases.c.ref == bindparam("ref"))
 _VIEW_BY_REF_LOCKED = _VIEW_BY_REF.with_for_update(of=cases)
 _ROW_BY_REF = select(cases).where(cases.c.ref == bindparam("ref"))
-_ROW_BY_REF_LOCKED = _ROW_BY_REF.with_for_update()
 _INSERT_EVENT = insert(case_events)
 _INSERT_CASE = insert(cases).returning(*cases.c)
 _UPDATES: dict[tuple[str, ...], Any] = {}
@@ -122,9 +121,9 @@ def view_row(conn: Connection, ref: str) -> RowMapping:
     return found
 
 
-def case_row(conn: Connection, ref: str, *, lock: bool = False) -> RowMapping:
-    """The case's own row, locked for update on PostgreSQL when ``lock``."""
-    row = conn.execute(_ROW_BY_REF_LOCKED if lock else _ROW_BY_REF, {"ref": ref})
+def case_row(conn: Connection, ref: str) -> RowMapping:
+    """The case's own row (columns of ``cases`` only)."""
+    row = conn.execute(_ROW_BY_REF, {"ref": ref})
     found = row.mappings().first()
     if found is None:
         raise NotFound(f"no case {ref!r}")
@@ -255,7 +254,3 @@ def replay(conn: Connection, case_id: int) -> dict[str, Any]:
     for event in events_of(conn, case_id):
         state.update(decode(event["changes"]))
     return state
-
-
-def count_cases(conn: Connection) -> int:
-    return conn.execute(select(func.count()).select_from(cases)).scalar_one()

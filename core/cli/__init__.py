@@ -18,7 +18,7 @@ from typing import Any
 import click
 
 from community365 import __version__
-from community365.cli.state import CliState, error_to_click
+from community365.cli.state import C365ClickError, CliState, error_to_click
 from community365.errors import C365Error
 
 CORE_COMMANDS: dict[str, tuple[str, str]] = {
@@ -75,6 +75,11 @@ class RootGroup(click.Group):
             return super().invoke(ctx)
         except C365Error as exc:
             raise error_to_click(exc) from None
+        except Exception as exc:
+            if "database is locked" not in str(exc):
+                raise
+            busy = "the database stayed busy with another writer; try again in a moment"
+            raise C365ClickError(busy, 1) from None
 
 
 @click.group(cls=RootGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -56,7 +56,7 @@ def case_data(case: Any, district: Any) -> dict[str, Any]:
     """A case as JSON: times in the district's timezone, the contact's phone masked."""
     data = _json_times(attrs.asdict(case), district.tz)
     data["contact"] = _mask_contact(case.contact)
-    data["overdue"] = _is_overdue(case, district.clock())
+    data["overdue"] = case.is_overdue(district.clock())
     data["replied_on_time"] = case.replied_on_time
     data["resolved_on_time"] = case.resolved_on_time
     return data
@@ -66,12 +66,6 @@ def _outcome(at: dt.datetime | None, on_time: bool | None, tz: Any) -> str:
     if at is None:
         return "-"
     return f"{_local(at, tz)}, {'按时 on time' if on_time else '超时 late'}"
-
-
-def _is_overdue(case: Any, now: dt.datetime) -> bool:
-    if not case.is_open:
-        return False
-    return case.resolve_by < now or (case.replied_at is None and case.reply_by < now)
 
 
 # -- services --------------------------------------------------------------------------------
@@ -225,6 +219,16 @@ def submit_cmd(
     click.echo(f"reply by {_local(case.reply_by, tz)}, resolve by {_local(case.resolve_by, tz)}")
 
 
+FIRST_YEAR, LAST_YEAR = 2000, 2100
+
+
+def check_day(day: dt.date | None, option: str) -> dt.date | None:
+    """A date from the command line, refused outside the years a district can mean."""
+    if day is not None and not FIRST_YEAR <= day.year <= LAST_YEAR:
+        raise UsageError(f"{option}: {day} is outside {FIRST_YEAR}-{LAST_YEAR}")
+    return day
+
+
 def _dates(start: dt.date | None, end: dt.date | None, tz: Any) -> tuple[Any, Any]:
     def instant(day: dt.date | None) -> dt.datetime | None:
         return None if day is None else dt.datetime.combine(day, dt.time(), tz)
@@ -268,7 +272,9 @@ def list_cmd(
 
     district = state.district()
     tz = district.tz
-    received_from, received_to = _dates(start and start.date(), end and end.date(), tz)
+    first = check_day(start and start.date(), "--from")
+    last = check_day(end and end.date(), "--to")
+    received_from, received_to = _dates(first, last, tz)
     with district.begin() as ctx:
         query = CaseQuery(
             statuses=statuses or (OPEN_STATUSES if only_open else ()),
@@ -297,7 +303,7 @@ def list_cmd(
                     c.area_code,
                     _status(c.status),
                     c.handler_code or "-",
-                    _local(c.resolve_by, tz) + (" 超期" if _is_overdue(c, now) else ""),
+                    _local(c.resolve_by, tz) + (" 超期" if c.is_overdue(now) else ""),
                 )
                 for c in found
             ],
@@ -431,7 +437,13 @@ def _note(ref: str, text: str) -> Callable[[Any], Any]:
     "extend",
     "Extend the resolve deadline (延期), in the service's unit; limited in number.",
     _reason,
-    click.option("--by", "amount", type=int, required=True, help="How many days/hours more."),
+    click.option(
+        "--by",
+        "amount",
+        type=click.IntRange(1, 365),
+        required=True,
+        help="How many days/hours more (1-365).",
+    ),
 )
 def _extend(ref: str, reason: str, amount: int) -> Callable[[Any], Any]:
     return lambda p: p.extend(ref, amount, reason)
@@ -504,10 +516,11 @@ def _period(start: dt.datetime | None, end: dt.datetime | None, month: str | Non
             first = dt.date.fromisoformat(f"{month}-01")
         except ValueError:
             raise UsageError(f"--month: expected YYYY-MM, got {month!r}") from None
+        check_day(first, "--month")
         following = (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
         return inclusive_period(first, following - dt.timedelta(days=1))
-    first = start.date() if start else today.replace(day=1)
-    last = end.date() if end else today
+    first = check_day(start.date(), "--from") if start else today.replace(day=1)
+    last = check_day(end.date(), "--to") if end else today
     if last < first:
         raise UsageError(f"--to {last} is before --from {first}")
     return inclusive_period(first, last)
@@ -609,12 +622,16 @@ def huddle_cmd(
     """The daily huddle sheet (日碰头) that `c365 daily` wrote: each handler's open and
     overdue cases."""
     from community365.cases.daily import huddle_sheet
+    from community365.cases.scope import acting_handler
 
     district = state.district()
     tz = district.tz
     with district.begin() as ctx:
-        on = day.date() if day else ctx.now.astimezone(tz).date()
-        lines = huddle_sheet(ctx.connection, on, handler)
+        on = check_day(day.date(), "--date") if day else ctx.now.astimezone(tz).date()
+        me = acting_handler(ctx.connection, ctx.actor)
+        if me is not None and handler not in (None, me.code):
+            raise UsageError(f"acting as {me.code}, you see your own sheet only")
+        lines = huddle_sheet(ctx.connection, on, me.code if me else handler)
     emit(
         as_json,
         [line.to_json() for line in lines],

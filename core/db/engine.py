@@ -71,3 +71,13 @@ def check_connection(engine: Engine) -> None:
         reason = str(exc.orig or exc).strip().splitlines()[0]
         shown = engine.url.render_as_string(hide_password=True)
         raise DatabaseError(f"cannot open database {shown}: {reason}") from None
+
+
+def claim_writer(conn: Any) -> None:
+    """On SQLite, take the database's write lock now, at the start of a unit of work that
+    reads and then writes. A deferred transaction that has read cannot wait for the lock
+    later: if another writer committed meanwhile, SQLite refuses at once ("database is
+    locked"). Taking it first lets the busy timeout queue concurrent writers instead.
+    PostgreSQL locks rows as they are written; nothing to do there."""
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("UPDATE areas SET id = id WHERE 0")
