@@ -11,6 +11,7 @@ import attrs
 import click
 
 from community365.cases.labels import CHANNEL_LABELS, RATING_LABELS, STATUS_LABELS, label
+from community365.cli.periods import check_day, period_options, resolve_period
 from community365.cli.state import CliState, emit, emit_json, emit_table, json_option, pass_state
 from community365.errors import UsageError
 from community365.values import CHANNELS
@@ -217,16 +218,6 @@ def submit_cmd(
     who = case.handler_code or "nobody yet (待派单)"
     click.echo(f"{case.ref}: {spec.name_zh} {spec.code} at {case.area_code} → {who}")
     click.echo(f"reply by {_local(case.reply_by, tz)}, resolve by {_local(case.resolve_by, tz)}")
-
-
-FIRST_YEAR, LAST_YEAR = 2000, 2100
-
-
-def check_day(day: dt.date | None, option: str) -> dt.date | None:
-    """A date from the command line, refused outside the years a district can mean."""
-    if day is not None and not FIRST_YEAR <= day.year <= LAST_YEAR:
-        raise UsageError(f"{option}: {day} is outside {FIRST_YEAR}-{LAST_YEAR}")
-    return day
 
 
 def _dates(start: dt.date | None, end: dt.date | None, tz: Any) -> tuple[Any, Any]:
@@ -506,37 +497,8 @@ def _reject(ref: str, reason: str) -> Callable[[Any], Any]:
 # -- figures -----------------------------------------------------------------------------------
 
 
-def _period(start: dt.datetime | None, end: dt.datetime | None, month: str | None, today: dt.date):
-    from community365.cases.stats import inclusive_period
-
-    if month:
-        if start or end:
-            raise UsageError("give --month or --from/--to, not both")
-        try:
-            first = dt.date.fromisoformat(f"{month}-01")
-        except ValueError:
-            raise UsageError(f"--month: expected YYYY-MM, got {month!r}") from None
-        check_day(first, "--month")
-        following = (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
-        return inclusive_period(first, following - dt.timedelta(days=1))
-    first = check_day(start.date(), "--from") if start else today.replace(day=1)
-    last = check_day(end.date(), "--to") if end else today
-    if last < first:
-        raise UsageError(f"--to {last} is before --from {first}")
-    return inclusive_period(first, last)
-
-
 @case_cli.command("stats")
-@click.option(
-    "--from",
-    "start",
-    type=click.DateTime(["%Y-%m-%d"]),
-    help="First day (default: the 1st of this month).",
-)
-@click.option(
-    "--to", "end", type=click.DateTime(["%Y-%m-%d"]), help="Last day, included (default: today)."
-)
-@click.option("--month", metavar="YYYY-MM", help="A whole month instead of --from/--to.")
+@period_options
 @click.option("--area", help="Only the subtree of this area code (default: the whole district).")
 @json_option
 @pass_state
@@ -556,7 +518,7 @@ def stats_cmd(
     district = state.district()
     with district.begin() as ctx:
         today = ctx.now.astimezone(district.tz).date()
-        period = _period(start, end, month, today)
+        period = resolve_period(start, end, month, today)
         stats = case_stats(district, ctx, period, area, acting_handler(ctx.connection, ctx.actor))
     if as_json:
         emit_json(stats.to_json())

@@ -23,7 +23,7 @@ def daily_cli(state: CliState, day: dt.datetime | None, as_json: bool) -> None:
     handler's huddle sheet (日碰头) and run the plugins' daily tasks. Running it again
     for the same day changes nothing. Cron example: 30 0 * * * c365 daily"""
     from community365.cases.daily import run_daily
-    from community365.cli.cases import check_day
+    from community365.cli.periods import check_day
 
     district = state.district()
     with district.begin() as ctx:
