@@ -287,7 +287,7 @@ def test_broken_plugins_in_the_cli(site: FakeSite, sqlite_district: Path) -> Non
 
     upgraded = c365(root, "db", "upgrade")
     assert upgraded.exit_code == 0, upgraded.output
-    assert "timebank: empty -> timebank_0001" in upgraded.stdout
+    assert "timebank: empty -> timebank_0002" in upgraded.stdout
     warnings = upgraded.stderr.splitlines()
     assert warnings == [
         "warning: plugin 'badimport' cannot be imported: ModuleNotFoundError: "
@@ -322,7 +322,16 @@ def test_broken_plugins_in_the_cli(site: FakeSite, sqlite_district: Path) -> Non
         "broken": "is enabled but not installed",
     }
     assert listed["timebank"]["broken"] is None
-    assert listed["timebank"]["hooks"] == ["c365_migrations", "c365_settings_schema"]
+    assert listed["timebank"]["hooks"] == [
+        "c365_case_transition",
+        "c365_cli_commands",
+        "c365_daily_tasks",
+        "c365_metrics",
+        "c365_migrations",
+        "c365_propose_handlers",
+        "c365_services",
+        "c365_settings_schema",
+    ]
 
 
 def test_a_broken_plugin_is_not_enabled(site: FakeSite, sqlite_district: Path) -> None:

@@ -1,0 +1,170 @@
+"""Statements (对账单): an account's entries over a period, with opening and closing
+balances, as a table, JSON or a CSV file.
+
+The lines are the account's ledger entries, so the closing balance is the opening one
+plus the lines, and equals the balance after the last line; nothing is recomputed.
+Dates are local days of the district, both ends included.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from pathlib import Path
+
+import attrs
+from sqlalchemy import and_, select
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import aliased
+
+from community365.cases.stats import local_midnight
+from community365_timebank import accounts, ledger
+from community365_timebank.accounts import Account
+from community365_timebank.tables import entries, transfers
+
+KIND_NAMES = {
+    "earn": "服务所得",
+    "spend": "支取",
+    "gift": "转赠",
+    "donate": "捐赠",
+    "surplus": "超限转入公共池",
+    "clear": "跨行清算",
+    "reverse": "冲正",
+}
+
+
+@attrs.frozen
+class Line:
+    entry_id: int
+    transfer_id: int
+    at: dt.datetime
+    kind: str
+    minutes: int  # signed: + in, - out
+    balance_after: int
+    counterparty: str
+    memo: str
+    case_ref: str | None
+    reverses: int | None
+
+
+@attrs.frozen
+class Statement:
+    account: Account
+    first: dt.date | None
+    last: dt.date | None
+    opening: int
+    lines: list[Line]
+
+    @property
+    def closing(self) -> int:
+        return self.lines[-1].balance_after if self.lines else self.opening
+
+    @property
+    def credits(self) -> int:
+        return sum(line.minutes for line in self.lines if line.minutes > 0)
+
+    @property
+    def debits(self) -> int:
+        return -sum(line.minutes for line in self.lines if line.minutes < 0)
+
+
+def statement(
+    conn: Connection,
+    account: Account,
+    tz: dt.tzinfo,
+    first: dt.date | None = None,
+    last: dt.date | None = None,
+) -> Statement:
+    """The account's entries from local day ``first`` to ``last`` (None: open-ended)."""
+    if first and last and last < first:
+        raise ledger.LedgerError(f"--to {last} is before --from {first}")
+    other = aliased(entries, name="other")
+    where = [entries.c.account_id == account.id]
+    opening = 0
+    if first is not None:
+        start = local_midnight(first, tz)
+        where.append(transfers.c.at >= start)
+        before = conn.execute(
+            select(entries.c.balance_after)
+            .join(transfers, transfers.c.id == entries.c.transfer_id)
+            .where(entries.c.account_id == account.id, transfers.c.at < start)
+            .order_by(entries.c.id.desc())
+            .limit(1)
+        ).scalar()
+        opening = before or 0
+    if last is not None:
+        where.append(transfers.c.at < local_midnight(last + dt.timedelta(days=1), tz))
+    rows = conn.execute(
+        select(
+            entries.c.id,
+            entries.c.transfer_id,
+            transfers.c.at,
+            transfers.c.kind,
+            entries.c.minutes,
+            entries.c.balance_after,
+            other.c.account_id.label("other_account"),
+            transfers.c.memo,
+            transfers.c.case_ref,
+            transfers.c.reverses,
+        )
+        .join(transfers, transfers.c.id == entries.c.transfer_id)
+        .join(
+            other,
+            and_(other.c.transfer_id == entries.c.transfer_id, other.c.account_id != account.id),
+        )
+        .where(*where)
+        .order_by(entries.c.id)
+    ).all()
+    names = {a: accounts.get(conn, a).holder() for a in {r.other_account for r in rows}}
+    lines = [
+        Line(
+            r.id,
+            r.transfer_id,
+            r.at,
+            r.kind,
+            r.minutes,
+            r.balance_after,
+            names[r.other_account],
+            r.memo,
+            r.case_ref,
+            r.reverses,
+        )
+        for r in rows
+    ]
+    return Statement(account, first, last, opening, lines)
+
+
+CSV_HEADER = (
+    "时间 time",
+    "转账 transfer",
+    "类型 kind",
+    "对方 counterparty",
+    "分钟 minutes",
+    "时数 hours",
+    "余额 balance",
+    "诉求 case",
+    "摘要 memo",
+)
+
+
+def write_csv(found: Statement, path: Path, tz: dt.tzinfo) -> int:
+    """Write the statement's lines to ``path`` (UTF-8 with a BOM, which Excel reads as
+    UTF-8); returns the number of lines written."""
+    with path.open("w", encoding="utf-8-sig", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow(CSV_HEADER)
+        for line in found.lines:
+            writer.writerow(
+                (
+                    line.at.astimezone(tz).isoformat(timespec="minutes"),
+                    line.transfer_id,
+                    line.kind,
+                    line.counterparty,
+                    line.minutes,
+                    ledger.hours(line.minutes),
+                    ledger.hours(line.balance_after),
+                    line.case_ref or "",
+                    line.memo,
+                )
+            )
+    return len(found.lines)
