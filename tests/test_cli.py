@@ -13,7 +13,8 @@ from sqlalchemy import select
 
 from community365 import __version__
 from community365.cli import CORE_COMMANDS, cli
-from community365.config import load
+from community365.cli.init import create_district
+from community365.config import load, set_enabled
 from community365.db.schema import audit_log
 from community365.district import District
 
@@ -154,3 +155,23 @@ def test_python_dash_m_runs_the_cli(nowhere: Path) -> None:
     assert failed.stdout == ""
     assert failed.stderr.startswith("error: no district.toml in ")
     assert "Traceback" not in failed.stderr and failed.stderr.count("\n") == 1
+
+
+def test_help_in_a_district_with_every_bundled_plugin_stays_light(tmp_path: Path) -> None:
+    """`c365 --help` lists the plugins' commands without importing the database layer
+    (the time bank's commands are imported only when one runs)."""
+    root = tmp_path / "d"
+    create_district(root, name="鄞州区", code="330212", database="sqlite:///d.db", actor="t")
+    set_enabled(root, ["timebank", "elder_meals", "red_property"])
+    probe = (
+        "import sys\n"
+        "from community365.cli import main\n"
+        "try:\n"
+        f"    main(['--district', {str(root)!r}, '--help'])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print(sorted(m for m in ('sqlalchemy', 'alembic') if m in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert "timebank" in done.stdout
+    assert done.stdout.strip().splitlines()[-1] == "[]", done.stdout
