@@ -8,7 +8,6 @@ enabled plugins are asked, and only when the command list is needed.
 from __future__ import annotations
 
 import contextlib
-import importlib
 import sys
 import warnings
 from collections.abc import Iterator
@@ -18,6 +17,7 @@ from typing import Any
 import click
 
 from community365 import __version__
+from community365.cli.lazy import Lazy, LazyGroup
 from community365.cli.state import C365ClickError, CliState, error_to_click
 from community365.errors import C365Error
 
@@ -43,22 +43,17 @@ CORE_COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
-class RootGroup(click.Group):
+class RootGroup(LazyGroup):
     """Core commands by lazy import; plugin commands from enabled plugins; one-line errors."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return [*CORE_COMMANDS, *sorted(self._plugin_commands(ctx))]
+        return [*super().list_commands(ctx), *sorted(self._plugin_commands(ctx))]
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
-        if name in CORE_COMMANDS:
-            module = importlib.import_module(CORE_COMMANDS[name][0])
-            return getattr(module, name.replace("-", "_") + "_cli")
-        return self._plugin_commands(ctx).get(name)
+        return super().get_command(ctx, name) or self._plugin_commands(ctx).get(name)
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        rows = [(name, help_text) for name, (_, help_text) in CORE_COMMANDS.items()]
-        with formatter.section("Commands"):
-            formatter.write_dl(rows)
+        super().format_commands(ctx, formatter)
         plugin_rows = [
             (name, cmd.get_short_help_str(limit=70))
             for name, cmd in sorted(self._plugin_commands(ctx).items())
@@ -82,7 +77,14 @@ class RootGroup(click.Group):
             raise C365ClickError(busy, 1) from None
 
 
-@click.group(cls=RootGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    cls=RootGroup,
+    lazy={
+        name: Lazy(module, name.replace("-", "_") + "_cli", help_text)
+        for name, (module, help_text) in CORE_COMMANDS.items()
+    },
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 @click.option(
     "--district",
     "district_dir",
