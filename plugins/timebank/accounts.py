@@ -9,7 +9,9 @@ the floors set here: a member may go ``new_member_overdraft_hours`` below zero, 
 never, the pool and clearing accounts have no floor.
 
 Transfers themselves are the ledger's (:mod:`community365_timebank.ledger`); this module
-only opens, closes and finds accounts.
+only opens, closes and finds accounts. Every function here that writes takes SQLite's
+write lock (:func:`ledger.write_lock`) before its first read, so that concurrent writers
+queue instead of failing with "database is locked".
 """
 
 from __future__ import annotations
@@ -318,6 +320,7 @@ def join_ref(
     """Join by reference: a resident's ID number (or ``HOUSEHOLD/NAME``), a volunteer's
     code (the resident they are), or a team's code (a team account, see :func:`join_team`)."""
     conn = ctx.connection
+    ledger.write_lock(conn)
     if is_id_number(ref) or "/" in ref:
         person_ref = ref
     else:
@@ -351,6 +354,7 @@ def join(
     there: the new account is opened, the balance goes across (通存通兑) and the old
     account is closed."""
     conn = ctx.connection
+    ledger.write_lock(conn)
     person = get_person(conn, person_ref)
     if person.area_code is None:
         raise UsageError(f"{person.name} has no household, so no community to join")
@@ -397,6 +401,7 @@ def join_team(
     """Open a team account for the team handler ``handler_code`` in the bank of
     ``bank_code`` (an area at or below the community), or of the community of its duties."""
     conn = ctx.connection
+    ledger.write_lock(conn)
     handler = get_handler(conn, handler_code)
     if handler.kind != "team":
         raise UsageError(
@@ -427,6 +432,7 @@ def leave(ctx: Context, ref: str, *, donate_rest: bool = False) -> tuple[Account
     """Close a member's or team's account; returns it and the minutes donated. The
     balance must be zero, or, with ``donate_rest``, positive and given to the pool first."""
     conn = ctx.connection
+    ledger.write_lock(conn)
     account = find(conn, ref)
     if account.kind not in ("member", "team"):
         raise UsageError(f"account #{account.id} is the bank's own {account.kind} account")
@@ -445,6 +451,7 @@ def leave(ctx: Context, ref: str, *, donate_rest: bool = False) -> tuple[Account
 def set_frozen(ctx: Context, ref: str, frozen: bool) -> Account:
     """Freeze (no transfer in or out but reversals) or unfreeze a member or team account."""
     conn = ctx.connection
+    ledger.write_lock(conn)
     account = find(conn, ref)
     if account.kind not in ("member", "team"):
         raise UsageError(f"account #{account.id} is the bank's own {account.kind} account")

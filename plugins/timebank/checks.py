@@ -1,8 +1,10 @@
 """The ledger's own check (对账), for ``c365 timebank reconcile`` and the daily heartbeat.
 
-Every stored balance is recomputed from its entries and every bank's entries are summed;
-both must hold always (the ledger writes them together), so any difference is a fault to
-report loudly, never something to repair by editing.
+Every stored balance is recomputed from its entries, every account's entries are
+chained, every transfer's two entries checked, every cross-bank pair and every two
+banks' clearing accounts matched, and every bank's entries summed (see
+:func:`ledger.reconcile`); all must hold always (the ledger writes them together), so any
+difference is a fault to report loudly, never something to repair by editing.
 """
 
 from __future__ import annotations
@@ -35,13 +37,13 @@ class Reconciliation:
                 f"{self.accounts} account(s) in {self.banks} bank(s): every balance equals "
                 "the sum of its entries and every bank sums to zero"
             )
-        parts = [
-            f"account #{d.account_id} stores {ledger.hours(d.stored)} but its entries sum to "
-            f"{ledger.hours(d.summed)}"
-            for d in self.differences
-        ]
-        parts += [f"bank {b} sums to {ledger.hours(t)}" for b, t in self.unbalanced.items()]
-        return "ledger differs: " + "; ".join(parts)
+        return "ledger differs: " + "; ".join(self.problems())
+
+    def problems(self) -> list[str]:
+        """Each problem in one line (none when :attr:`ok`)."""
+        found = [d.describe() for d in self.differences]
+        found += [f"bank {b} sums to {ledger.hours(t)}" for b, t in self.unbalanced.items()]
+        return found
 
 
 def reconcile(conn: Connection) -> Reconciliation:

@@ -101,6 +101,8 @@ def accounts_cmd(
     """The accounts, by bank: holder, kind, status, balance and floor."""
     district = district_of(state)
     with district.begin() as ctx:
+        if reveal:  # the audit entry is written after reading: see the ledger's docstring
+            ledger.write_lock(ctx.connection)
         found = accounts.list_accounts(ctx.connection, bank_code=bank, kind=kind, status=status)
         audit_reveal(district, ctx, reveal, "timebank accounts", f"{len(found)} account(s)")
     rows = [account_json(a, district.tz, reveal) for a in found]
@@ -134,6 +136,8 @@ def balance_cmd(state: CliState, account_ref: str, reveal: bool, as_json: bool) 
     """The balance of ACCOUNT, and how much may still leave it."""
     district = district_of(state)
     with district.begin() as ctx:
+        if reveal:  # the audit entry is written after reading: see the ledger's docstring
+            ledger.write_lock(ctx.connection)
         account = accounts.find(ctx.connection, account_ref)
         audit_reveal(district, ctx, reveal, f"#{account.id}", "timebank balance")
     emit(
@@ -159,7 +163,7 @@ def statement_cmd(
     as_json: bool,
 ) -> None:
     """The entries of ACCOUNT over a period (对账单), with opening and closing balances;
-    --csv FILE writes them as CSV (UTF-8 with BOM, for Excel)."""
+    --csv FILE writes them as CSV (UTF-8 with BOM, for Excel), whole or not at all."""
     from community365_timebank.statements import KIND_NAMES as KINDS
     from community365_timebank.statements import statement, write_csv
 

@@ -10,7 +10,6 @@ import click
 from community365.cli.state import CliState, emit, emit_json, emit_table, json_option, pass_state
 from community365_timebank import PLUGIN_NAME, accounts, earning, ledger
 from community365_timebank.cli_shared import (
-    MOMENT,
     district_of,
     reason_option,
     show_transfers,
@@ -20,14 +19,14 @@ from community365_timebank.cli_shared import (
 # -- earning ------------------------------------------------------------------------------------
 
 
-def pending_json(record: earning.Pending, tz: dt.tzinfo) -> dict[str, Any]:
+def pending_json(record: earning.Pending, tz: dt.tzinfo, reversed_: bool = False) -> dict[str, Any]:
     def local(moment: dt.datetime | None) -> str | None:
         return None if moment is None else moment.astimezone(tz).isoformat(timespec="minutes")
 
     return {
         "case_ref": record.case_ref,
         "volunteer_account": record.volunteer_account,
-        "payer_account": record.payer_account,
+        "payer_account": None if record.note.startswith(earning.NO_PAYER) else record.payer_account,
         "minutes": record.minutes,
         "hours": ledger.hours(record.minutes),
         "claimed_minutes": record.claimed_minutes,
@@ -39,6 +38,7 @@ def pending_json(record: earning.Pending, tz: dt.tzinfo) -> dict[str, Any]:
         "decided_by": record.decided_by,
         "decided_at": local(record.decided_at),
         "transfer_id": record.transfer_id,
+        "reversed": reversed_,
         "note": record.note,
     }
 
@@ -67,7 +67,11 @@ def pending_cmd(state: CliState, bank: str | None, status: str, as_json: bool) -
             for r in found
             for a in (r.volunteer_account, r.payer_account)
         }
-    rows = [pending_json(r, district.tz) for r in found]
+        undone = {r.case_ref for r in found if earning.is_reversed(conn, r)}
+    rows = [pending_json(r, district.tz, r.case_ref in undone) for r in found]
+
+    def payer(r: earning.Pending) -> str:
+        return "nobody yet" if r.note.startswith(earning.NO_PAYER) else names[r.payer_account]
 
     def table() -> None:
         emit_table(
@@ -78,8 +82,8 @@ def pending_cmd(state: CliState, bank: str | None, status: str, as_json: bool) -
                     r.served_on,
                     names[r.volunteer_account],
                     ledger.hours(r.minutes),
-                    names[r.payer_account],
-                    r.status,
+                    payer(r),
+                    f"{r.status}, reversed" if r.case_ref in undone else r.status,
                 )
                 for r in found
             ],
@@ -98,8 +102,8 @@ def pending_cmd(state: CliState, bank: str | None, status: str, as_json: bool) -
     show_default=True,
     help="A coordinator's sign-off, or the recipient's confirmation (taken by the actor).",
 )
-@click.option("--signed-in", type=MOMENT, help="Sign-in time, YYYY-MM-DD HH:MM (local).")
-@click.option("--signed-out", type=MOMENT, help="Sign-out time, YYYY-MM-DD HH:MM (local).")
+@click.option("--signed-in", metavar="TIME", help="Sign-in time, YYYY-MM-DD HH:MM (local).")
+@click.option("--signed-out", metavar="TIME", help="Sign-out time, YYYY-MM-DD HH:MM (local).")
 @click.option("--note", default="", help="Kept with the record.")
 @json_option
 @pass_state
@@ -107,23 +111,32 @@ def verify_cmd(
     state: CliState,
     case_ref: str,
     as_: str,
-    signed_in: dt.datetime | None,
-    signed_out: dt.datetime | None,
+    signed_in: str | None,
+    signed_out: str | None,
     note: str,
     as_json: bool,
 ) -> None:
-    """Verify the hours of CASE: they become a transfer to the volunteer."""
+    """Verify the hours of CASE: they become a transfer to the volunteer.
+
+    \b
+    --by recipient: the acting user (--as) must be the recipient, by ID number or
+    HOUSEHOLD/NAME. --by coordinator: an actor in plugins.timebank.coordinators (any
+    actor when it is empty). The volunteer never verifies their own hours."""
     district = district_of(state)
     settings = district.settings[PLUGIN_NAME]
     tz = district.tz
+    moments = [
+        earning.parse_moment(text, tz, option) if text else None
+        for text, option in ((signed_in, "--signed-in"), (signed_out, "--signed-out"))
+    ]
     with district.begin() as ctx:
         done = earning.verify(
             ctx,
             settings,
             case_ref,
             as_=as_,  # type: ignore[arg-type]
-            signed_in=signed_in.replace(tzinfo=tz) if signed_in else None,
-            signed_out=signed_out.replace(tzinfo=tz) if signed_out else None,
+            signed_in=moments[0],
+            signed_out=moments[1],
             note=note,
         )
         detail = f"{ledger.hours(done.earned.minutes)} by {as_}, transfer {done.earned.id}"

@@ -9,7 +9,7 @@ import click
 
 from community365.cli.periods import period_options, resolve_period
 from community365.cli.state import CliState, emit, emit_table, json_option, pass_state
-from community365_timebank import PLUGIN_NAME, giving, ledger
+from community365_timebank import PLUGIN_NAME, earning, giving, ledger
 from community365_timebank.amounts import parse_hours
 from community365_timebank.cli_shared import (
     district_of,
@@ -22,13 +22,20 @@ from community365_timebank.cli_shared import (
 # -- spending and giving ------------------------------------------------------------------------
 
 
+def _flat(made: Any) -> list[ledger.Transfer]:
+    """The transfers written: one, a pair (a cross-bank move), or a list of those."""
+    if isinstance(made, ledger.Transfer):
+        return [made]
+    return [t for item in made for t in _flat(item)]
+
+
 def _write(
     state: CliState, action: str, as_json: bool, run: Any, subject: str
 ) -> list[ledger.Transfer]:
     district = district_of(state)
     with district.begin() as ctx:
-        made = run(ctx, district.settings[PLUGIN_NAME])
-        made = made if isinstance(made, list) else [made]
+        ledger.write_lock(ctx.connection)  # before any read: see the ledger's docstring
+        made = _flat(run(ctx, district.settings[PLUGIN_NAME]))
         detail = ", ".join(f"{t.id}: {t.kind} {ledger.hours(t.minutes)}" for t in made)
         district.audit(ctx, f"timebank.{action}", subject, detail)
     show_transfers(made, as_json, district.tz)
@@ -96,12 +103,14 @@ def donate_cmd(state: CliState, donor: str, hours: str, memo: str, as_json: bool
 @json_option
 @pass_state
 def reverse_cmd(state: CliState, transfer_id: int, reason: str, as_json: bool) -> None:
-    """Undo TRANSFER by the opposite one (冲正); nothing is edited or deleted."""
+    """Undo TRANSFER by the opposite one (冲正); nothing is edited or deleted. A leg of a
+    cross-bank transfer is undone with its other leg; a verified earning (its earn or
+    surplus transfer) with its storage-cap surplus, and the record is marked reversed."""
     _write(
         state,
         "reverse",
         as_json,
-        lambda ctx, s: ledger.reverse(ctx, transfer_id, reason),
+        lambda ctx, s: earning.reverse_transfer(ctx, transfer_id, reason),
         str(transfer_id),
     )
 
@@ -113,8 +122,9 @@ def reverse_cmd(state: CliState, transfer_id: int, reason: str, as_json: bool) -
 @json_option
 @pass_state
 def reconcile_cmd(state: CliState, as_json: bool) -> None:
-    """Recompute every balance from its entries and every bank's sum; exit 1 on any
-    difference."""
+    """Recompute every balance from its entries, check every transfer's entries, every
+    cross-bank pair and clearing account, and every bank's sum; one line per problem,
+    exit 1 on any."""
     from community365_timebank.checks import reconcile
 
     district = district_of(state)
@@ -125,12 +135,21 @@ def reconcile_cmd(state: CliState, as_json: bool) -> None:
         "accounts": found.accounts,
         "banks": found.banks,
         "differences": [
-            {"account": d.account_id, "stored": d.stored, "summed": d.summed}
+            {
+                "problem": d.kind,
+                "account": d.account_id,
+                "transfer": d.transfer_id,
+                "other_account": d.other_account_id,
+                "stored": d.stored,
+                "summed": d.summed,
+                "detail": d.describe(),
+            }
             for d in found.differences
         ],
         "unbalanced_banks": {str(b): t for b, t in found.unbalanced.items()},
     }
-    emit(as_json, data, lambda: click.echo(found.summary()))
+    lines = found.problems() or [found.summary()]
+    emit(as_json, data, lambda: click.echo("\n".join(lines)))
     if not found.ok:
         raise click.exceptions.Exit(1)
 

@@ -53,6 +53,7 @@ def transfer_json(t: ledger.Transfer, tz: dt.tzinfo) -> dict[str, Any]:
         "memo": t.memo,
         "case_ref": t.case_ref,
         "reverses": t.reverses,
+        "pair": t.pair,
     }
 
 

@@ -4,17 +4,28 @@ verified.
 When a case of a time-bank service is resolved by a volunteer who is a member (or a
 team with an account), the time spent is recorded in ``tb_pending``: rounded to
 ``round_to_minutes`` (halves up), and no more than ``daily_cap_hours`` a member per local
-day. Nothing moves yet. Who will pay is decided by ``settings.payer``: the helped
-resident's own account when they are a member of the same bank, old enough to use their
-hours (``own_use_min_age``) and holding them; else the bank's pool (priority elders and
-non-members are served from it).
+day (reversed earnings do not count). Nothing moves yet.
 
-Verification is the second check against fraud: the recipient's confirmation or a
-coordinator's sign-off, never by the volunteer themselves, with optional sign-in and
-sign-out times that must bracket positive time (the credit is then no more than they
-show). It writes the ``earn`` transfer; a credit that takes the account above
-``storage_cap_hours`` gives the excess to the pool as a ``surplus`` transfer in the same
-transaction. Rejection closes the record without a transfer. A record is decided once.
+Who pays (:func:`choose_payer`, decided on recording and again at verification, and
+stored with the transfer): with ``payer = "pool"`` always the bank's pool. Otherwise the
+helped resident's own account when they are a member of the same bank, old enough to use
+their hours (``own_use_min_age``) and holding them; else the pool when they are a
+priority elder (a tag in ``pool_pays_for_tags``, or aged ``pool_pays_from_age`` or more
+on the day served); else nobody: the record stays pending with the reason in its note,
+and verification is refused with that reason until the recipient can pay or qualifies.
+
+Verification is the second check against fraud: the recipient's confirmation (the actor
+must be the recipient, named by ID number or ``HOUSEHOLD/NAME``) or a coordinator's
+sign-off (an actor in ``coordinators``; any actor when that list is empty), never by the
+volunteer (named by handler code, name, ID number or ``HOUSEHOLD/NAME``). Optional
+sign-in and sign-out times must satisfy received_at <= sign-in < sign-out <= resolved_at
+of the case (the credit is then no more than they show). It writes the ``earn`` transfer;
+a credit that takes the account above ``storage_cap_hours`` gives the excess to the pool
+as a ``surplus`` transfer in the same transaction. Rejection closes the record without a
+transfer. A record is decided once; :func:`reverse_earning` undoes a verified one (both
+transfers, in one transaction).
+
+Every write path takes the write lock (:func:`ledger.write_lock`) before its first read.
 """
 
 from __future__ import annotations
@@ -23,23 +34,32 @@ import datetime as dt
 from typing import Literal
 
 import attrs
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import exists, func, insert, or_, select, update
 from sqlalchemy.engine import Connection
+from sqlalchemy.sql.elements import ColumnElement
 
 from community365 import CaseView, Context
-from community365.db.schema import audit_log, cases, handlers
+from community365.cli.periods import check_day
+from community365.db.schema import audit_log, cases, handlers, persons
 from community365.errors import NotFound, UsageError
-from community365.registry.people import age_on
+from community365.registry.people import age_on, get_person
+from community365.registry.tags import tags_of
 from community365.values import OPEN_STATUSES
 from community365_timebank import accounts, ledger
-from community365_timebank.accounts import Account
+from community365_timebank.accounts import Account, is_id_number
 from community365_timebank.amounts import round_minutes
 from community365_timebank.services import is_timebank
 from community365_timebank.settings import TimebankSettings
 from community365_timebank.tables import accounts as account_rows
-from community365_timebank.tables import pending
+from community365_timebank.tables import pending, transfers
 
 VerifiedAs = Literal["recipient", "coordinator"]
+
+#: The note of a record nobody is to pay yet starts with this (see :func:`choose_payer`).
+NO_PAYER = "no payer yet: "
+#: A reversed earning keeps status "verified" (the status constraint knows no "reversed");
+#: its note gets this, and :func:`is_reversed` tells from the ledger.
+REVERSED = "冲正 reversed"
 
 
 @attrs.frozen
@@ -80,6 +100,23 @@ def _audit(ctx: Context, action: str, subject: str, detail: str) -> None:
             at=ctx.now, actor=ctx.actor, action=action, subject=subject, detail=detail
         )
     )
+
+
+def _reversed_clause() -> ColumnElement[bool]:
+    """True for a record whose earn transfer was reversed (by :func:`reverse_earning`)."""
+    return exists().where(
+        transfers.c.reverses == pending.c.transfer_id, pending.c.transfer_id.is_not(None)
+    )
+
+
+def is_reversed(conn: Connection, record: Pending) -> bool:
+    """Whether the record's earning was reversed: its earn transfer has a reversal."""
+    if record.transfer_id is None:
+        return False
+    found = conn.execute(
+        select(transfers.c.id).where(transfers.c.reverses == record.transfer_id)
+    ).first()
+    return found is not None
 
 
 def get_pending(conn: Connection, case_ref: str) -> Pending:
@@ -130,6 +167,36 @@ def may_use_own_hours(account: Account, settings: TimebankSettings, day: dt.date
     )
 
 
+@attrs.frozen
+class PayerChoice:
+    """Who pays (None: nobody yet) and why."""
+
+    account: Account | None
+    reason: str
+
+
+def _own_payment_refused(
+    recipient: Account | None,
+    earner: Account,
+    settings: TimebankSettings,
+    minutes: int,
+    day: dt.date,
+) -> str | None:
+    """Why the recipient's own account does not pay ``minutes``; None when it does."""
+    if recipient is None:
+        return "not a member"
+    if recipient.bank_id != earner.bank_id:
+        return "a member of another bank"
+    if recipient.status != "active":
+        return f"their account is {recipient.status}"
+    if not may_use_own_hours(recipient, settings, day):
+        age = "age unknown" if recipient.birth_date is None else age_on(recipient.birth_date, day)
+        return f"{age}, own use from {settings.own_use_min_age}"
+    if (recipient.available or 0) < minutes:
+        return f"holds {ledger.hours(recipient.available or 0)} of {ledger.hours(minutes)}"
+    return None
+
+
 def choose_payer(
     conn: Connection,
     settings: TimebankSettings,
@@ -137,21 +204,38 @@ def choose_payer(
     earner: Account,
     minutes: int,
     day: dt.date,
-) -> Account:
-    """Who pays ``minutes`` to ``earner`` under ``settings.payer`` (see the module doc)."""
+) -> PayerChoice:
+    """Who pays ``minutes`` to ``earner`` (see the module doc): the recipient, the pool,
+    or nobody (``account`` None, with the reason)."""
     pool = accounts.pool_account(conn, earner.bank_id)
-    if settings.payer == "pool" or recipient_id is None:
-        return pool
+    if settings.payer == "pool":
+        return PayerChoice(pool, 'the pool always pays (payer = "pool")')
+    if recipient_id is None:
+        return PayerChoice(None, "the case names no registered recipient to pay or qualify")
     recipient = accounts.member_account(conn, recipient_id)
-    if (
-        recipient is None
-        or recipient.bank_id != earner.bank_id
-        or recipient.status != "active"
-        or not may_use_own_hours(recipient, settings, day)
-        or (recipient.available or 0) < minutes
-    ):
-        return pool
-    return recipient
+    refused = _own_payment_refused(recipient, earner, settings, minutes, day)
+    if refused is None:
+        assert recipient is not None
+        return PayerChoice(recipient, "the recipient pays from their own hours")
+    person = conn.execute(
+        select(persons.c.name, persons.c.birth_date).where(persons.c.id == recipient_id)
+    ).one()
+    tags = set(tags_of(conn, [recipient_id]).get(recipient_id, ()))
+    priority = [t for t in settings.pool_pays_for_tags if t in tags]
+    if priority:
+        return PayerChoice(pool, f"priority elder ({priority[0]}): the pool pays")
+    from_age = settings.pool_pays_from_age
+    if from_age is not None and person.birth_date is not None:
+        age = age_on(person.birth_date, day)
+        if age >= from_age:
+            return PayerChoice(pool, f"priority elder (aged {age}): the pool pays")
+    rule = ", ".join(settings.pool_pays_for_tags) or "none"
+    aged = f" or aged {from_age}+" if from_age is not None else ""
+    return PayerChoice(
+        None,
+        f"{person.name} is neither a member paying their own help ({refused}) nor a priority "
+        f"elder (tags: {rule}{aged}; plugins.timebank.pool_pays_for_tags, pool_pays_from_age)",
+    )
 
 
 def on_transition(case: CaseView, action: str, at: dt.datetime, ctx: Context) -> None:
@@ -169,6 +253,7 @@ def record(
     conn = ctx.connection
     if case.handler_code is None or not case.minutes_spent:
         return None
+    ledger.write_lock(conn)  # before the first read (SQLite)
     earner = earner_account(conn, case.handler_code, case.area_code)
     if earner is None or earner.status != "active":
         return None
@@ -191,6 +276,7 @@ def record(
             pending.c.served_on == day,
             pending.c.status.in_(("pending", "verified")),
             pending.c.case_ref != case.ref,
+            ~_reversed_clause(),
         )
     ).scalar_one()
     credit = min(minutes, settings.daily_cap_minutes - int(used))
@@ -198,10 +284,13 @@ def record(
         detail = f"daily cap of {ledger.hours(settings.daily_cap_minutes)} reached on {day}"
         _audit(ctx, "timebank.not_recorded", case.ref, detail)
         return None
-    payer = choose_payer(conn, settings, case.reporter_id, earner, credit, day)
+    choice = choose_payer(conn, settings, case.reporter_id, earner, credit, day)
+    # payer_account cannot be empty: nobody-yet keeps the pool there, and says so in the note
+    payer = choice.account or accounts.pool_account(conn, earner.bank_id)
     values = {
         "volunteer_account": earner.id,
         "payer_account": payer.id,
+        "note": "" if choice.account else NO_PAYER + choice.reason,
         "minutes": credit,
         "claimed_minutes": case.minutes_spent,
         "served_on": day,
@@ -214,6 +303,8 @@ def record(
         conn.execute(update(pending).where(pending.c.id == existing.id).values(**values))
     capped = f" (capped from {ledger.hours(minutes)})" if credit < minutes else ""
     detail = f"{ledger.hours(credit)}{capped} for #{earner.id}, to be paid by #{payer.id}"
+    if choice.account is None:
+        detail = f"{ledger.hours(credit)}{capped} for #{earner.id}, {NO_PAYER}{choice.reason}"
     _audit(ctx, "timebank.pending", case.ref, detail)
     return get_pending(conn, case.ref)
 
@@ -221,55 +312,109 @@ def record(
 # -- deciding ------------------------------------------------------------------------------
 
 
-def _volunteer_codes(conn: Connection, earner: Account) -> set[str]:
-    """Handler codes that are the earner: who must not verify their own hours."""
-    if earner.handler_code is not None:
-        return {earner.handler_code}
-    if earner.person_id is None:
-        return set()
-    return set(
-        conn.execute(select(handlers.c.code).where(handlers.c.person_id == earner.person_id))
-        .scalars()
-        .all()
-    )
+def parse_moment(text: str, tz: dt.tzinfo, option: str) -> dt.datetime:
+    """A date and time as ISO (``2026-11-25 09:30``, ``2026-11-25T09:30``, with seconds or
+    an offset); without an offset it is read in ``tz``. Refused outside the years
+    :func:`community365.cli.periods.check_day` allows. (The same reading as the core's
+    ``--available-at``; see the report about sharing one parser.)"""
+    try:
+        moment = dt.datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise UsageError(f"{option}: not a date and time (YYYY-MM-DD HH:MM): {text!r}") from None
+    check_day(moment.date(), option)
+    return moment.replace(tzinfo=tz) if moment.tzinfo is None else moment
 
 
-def _signed_minutes(
-    settings: TimebankSettings,
-    signed_in: dt.datetime | None,
-    signed_out: dt.datetime | None,
-    now: dt.datetime,
-) -> int | None:
-    if signed_in is None and signed_out is None:
-        return None
-    if signed_in is None or signed_out is None:
-        raise UsageError("give both the sign-in and the sign-out time, or neither")
-    if signed_out <= signed_in:
-        raise UsageError("the sign-out time must be after the sign-in time")
-    if signed_out > now:
-        raise UsageError("the sign-out time is in the future")
-    span = int((signed_out - signed_in).total_seconds() // 60)
-    return round_minutes(span, settings.round_to_minutes)
+def _same(actor: str, names: set[str]) -> bool:
+    return actor in names or actor.upper() in names
+
+
+def _is_person(conn: Connection, person_id: int, actor: str) -> bool:
+    """Whether ``actor`` names the resident ``person_id`` by ID number or HOUSEHOLD/NAME."""
+    if "/" not in actor and not is_id_number(actor):
+        return False
+    try:
+        return get_person(conn, actor).id == person_id
+    except (NotFound, UsageError):
+        return False
+
+
+def _is_volunteer(conn: Connection, earner: Account, actor: str) -> bool:
+    """Whether ``actor`` is the earner: a handler code or name of theirs (the team's, or
+    any handler the resident is), the resident's name or ID number, or HOUSEHOLD/NAME."""
+    clauses = []
+    if earner.handler_id is not None:
+        clauses.append(handlers.c.id == earner.handler_id)
+    if earner.person_id is not None:
+        clauses.append(handlers.c.person_id == earner.person_id)
+    names: set[str] = set()
+    if clauses:
+        query = select(handlers.c.code, handlers.c.name).where(or_(*clauses))
+        for code, name in conn.execute(query):
+            names |= {code, name}
+    if earner.person_id is not None:
+        person = conn.execute(
+            select(persons.c.name, persons.c.id_number).where(persons.c.id == earner.person_id)
+        ).one()
+        names |= {person.name} | ({person.id_number} if person.id_number else set())
+        if _is_person(conn, earner.person_id, actor):
+            return True
+    return _same(actor, names)
 
 
 def _check_verifier(
     ctx: Context, settings: TimebankSettings, record: Pending, earner: Account, as_: str
 ) -> None:
-    if ctx.actor in _volunteer_codes(ctx.connection, earner):
+    conn = ctx.connection
+    actor = ctx.actor.strip()
+    if _is_volunteer(conn, earner, actor):
         raise UsageError("a volunteer does not verify their own hours")
     if as_ == "recipient":
         if record.recipient_id is None:
             raise UsageError(
                 f"case {record.case_ref} has no registered recipient: a coordinator signs it off"
             )
-    elif as_ == "coordinator":
-        if settings.coordinators and ctx.actor not in settings.coordinators:
+        if not _is_person(conn, record.recipient_id, actor):
             raise UsageError(
-                f"{ctx.actor} is not a coordinator (plugins.timebank.coordinators: "
+                f"only the recipient confirms their help: act as their ID number or "
+                f"HOUSEHOLD/NAME (--as), not {actor!r}"
+            )
+    elif as_ == "coordinator":
+        if settings.coordinators and actor not in settings.coordinators:
+            raise UsageError(
+                f"{actor} is not a coordinator (plugins.timebank.coordinators: "
                 f"{', '.join(settings.coordinators)})"
             )
     else:
         raise UsageError(f"verified as: expected recipient or coordinator, got {as_!r}")
+
+
+def _signed_minutes(
+    settings: TimebankSettings,
+    signed_in: dt.datetime | None,
+    signed_out: dt.datetime | None,
+    received_at: dt.datetime,
+    resolved_at: dt.datetime | None,
+) -> int | None:
+    """The signed time, rounded; the times must lie within the case: received_at <=
+    sign-in < sign-out <= resolved_at (no grace)."""
+    if signed_in is None and signed_out is None:
+        return None
+    if signed_in is None or signed_out is None:
+        raise UsageError("give both the sign-in and the sign-out time, or neither")
+    check_day(signed_in.date(), "sign-in")
+    check_day(signed_out.date(), "sign-out")
+    if signed_out <= signed_in:
+        raise UsageError("the sign-out time must be after the sign-in time")
+    if signed_in < received_at:
+        raise UsageError(
+            f"the sign-in time is before the request was received ({received_at.isoformat()})"
+        )
+    if resolved_at is None or signed_out > resolved_at:
+        when = resolved_at.isoformat() if resolved_at else "never"
+        raise UsageError(f"the sign-out time is after the case was resolved ({when})")
+    span = int((signed_out - signed_in).total_seconds() // 60)
+    return round_minutes(span, settings.round_to_minutes)
 
 
 def _claim(ctx: Context, record: Pending, status: str, **values: object) -> None:
@@ -306,18 +451,28 @@ def verify(
     """Turn the case's pending hours into an ``earn`` transfer (and a ``surplus`` one
     above the storage cap). Raises UsageError or LedgerError; nothing is written then."""
     conn = ctx.connection
+    ledger.write_lock(conn)  # before the first read (SQLite)
     record = _open_pending(conn, case_ref)
-    status = conn.execute(select(cases.c.status).where(cases.c.ref == case_ref)).scalar()
-    if status in OPEN_STATUSES:
+    case = conn.execute(
+        select(cases.c.status, cases.c.received_at, cases.c.resolved_at).where(
+            cases.c.ref == case_ref
+        )
+    ).one()
+    if case.status in OPEN_STATUSES:
         raise UsageError(f"case {case_ref} was sent back for rework; verify it once resolved")
     earner = accounts.get(conn, record.volunteer_account)
     _check_verifier(ctx, settings, record, earner, as_)
     minutes = record.minutes
-    signed = _signed_minutes(settings, signed_in, signed_out, ctx.now)
+    signed = _signed_minutes(settings, signed_in, signed_out, case.received_at, case.resolved_at)
     if signed is not None:
         if signed <= 0:
             raise UsageError("sign-in and sign-out bracket no time once rounded")
         minutes = min(minutes, signed)
+    day = record.served_on or ctx.now.astimezone(ctx.tz).date()
+    choice = choose_payer(conn, settings, record.recipient_id, earner, minutes, day)
+    if choice.account is None:
+        raise UsageError(f"case {case_ref}: nobody pays these hours: {choice.reason}")
+    payer = choice.account
     _claim(
         ctx,
         record,
@@ -328,10 +483,6 @@ def verify(
         verified_as=as_,
         note=note.strip(),
     )
-    payer = accounts.get(conn, record.payer_account)
-    short = payer.status != "active" or (payer.available or 0) < minutes
-    if payer.kind == "member" and short and settings.payer == "recipient_then_pool":
-        payer = accounts.pool_account(conn, earner.bank_id)  # the recipient cannot pay now
     memo = f"服务 service, case {case_ref}"
     earned = ledger.transfer(
         ctx, "earn", payer.id, earner.id, minutes, memo=memo, case_ref=case_ref
@@ -345,7 +496,11 @@ def verify(
         surplus = ledger.transfer(
             ctx, "surplus", earner.id, pool, excess, memo=memo, case_ref=case_ref
         )
-    conn.execute(update(pending).where(pending.c.id == record.id).values(transfer_id=earned.id))
+    conn.execute(
+        update(pending)
+        .where(pending.c.id == record.id)
+        .values(transfer_id=earned.id, payer_account=payer.id)
+    )
     return Verified(get_pending(conn, case_ref), earned, surplus)
 
 
@@ -353,6 +508,70 @@ def reject(ctx: Context, case_ref: str, reason: str) -> Pending:
     """Close the case's pending hours without a transfer; the reason is kept."""
     if not reason.strip():
         raise UsageError("a rejection needs a reason")
+    ledger.write_lock(ctx.connection)  # before the first read (SQLite)
     record = _open_pending(ctx.connection, case_ref)
     _claim(ctx, record, "rejected", note=reason.strip())
     return get_pending(ctx.connection, case_ref)
+
+
+# -- reversing -----------------------------------------------------------------------------
+
+
+def reverse_earning(ctx: Context, case_ref: str, reason: str) -> list[ledger.Transfer]:
+    """Undo a verified earning (冲正): reverse its ``surplus`` transfer (if any) and its
+    ``earn`` transfer, in this transaction, so the volunteer is back where they were, and
+    mark the record (status stays "verified": its note records the reversal and
+    :func:`is_reversed` tells; it no longer counts toward the daily cap). Refused (nothing
+    written) for a record not verified, one reversed already, or when the volunteer has
+    spent the hours meanwhile (the ledger's floor). Returns the reversing transfers."""
+    reason = reason.strip()
+    if not reason:
+        raise UsageError("a reversal needs a reason")
+    conn = ctx.connection
+    ledger.write_lock(conn)  # before the first read (SQLite)
+    record = get_pending(conn, case_ref)
+    if record.status != "verified" or record.transfer_id is None:
+        raise UsageError(
+            f"the hours of case {case_ref} are {record.status}: only verified hours are reversed"
+        )
+    if is_reversed(conn, record):
+        raise UsageError(f"the earning of case {case_ref} was already reversed")
+    made = conn.execute(
+        select(transfers.c.id, transfers.c.kind).where(
+            transfers.c.case_ref == case_ref, transfers.c.kind.in_(("earn", "surplus"))
+        )
+    ).all()
+    undone = set(
+        conn.execute(
+            select(transfers.c.reverses).where(transfers.c.reverses.in_([t.id for t in made]))
+        ).scalars()
+    )
+    # the surplus first: the volunteer gets back what went above the cap, then gives the
+    # whole earning back to its payer
+    order = sorted(made, key=lambda t: (t.kind != "surplus", t.id))
+    done = [ledger.reverse(ctx, t.id, reason) for t in order if t.id not in undone]
+    mark = f"{REVERSED} {ctx.now.astimezone(ctx.tz):%Y-%m-%d %H:%M} by {ctx.actor}: {reason}"
+    note = f"{record.note}; {mark}" if record.note else mark
+    conn.execute(update(pending).where(pending.c.id == record.id).values(note=note))
+    detail = ", ".join(f"{t.reverses} by {t.id}" for t in done)
+    _audit(ctx, "timebank.reverse_earning", case_ref, f"{detail}: {reason}")
+    return done
+
+
+def reverse_transfer(ctx: Context, transfer_id: int, reason: str) -> list[ledger.Transfer]:
+    """``c365 timebank reverse``'s entry point: an ``earn`` or ``surplus`` transfer of a
+    verified case goes through :func:`reverse_earning` (both transfers, the record
+    marked); any other transfer through :func:`ledger.reverse`."""
+    conn = ctx.connection
+    ledger.write_lock(conn)  # before the first read (SQLite)
+    original = ledger.get_transfer(conn, transfer_id)
+    if original.kind in ("earn", "surplus") and original.case_ref is not None:
+        recorded = conn.execute(
+            select(pending.c.id).where(
+                pending.c.case_ref == original.case_ref, pending.c.transfer_id.is_not(None)
+            )
+        ).first()
+        if recorded is not None:
+            return reverse_earning(ctx, original.case_ref, reason)
+    reversed_ = ledger.reverse(ctx, transfer_id, reason)  # a cross-bank leg: both legs
+    return list(reversed_) if isinstance(reversed_, tuple) else [reversed_]

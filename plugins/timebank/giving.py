@@ -8,8 +8,10 @@
   only way hours leave a team's account.
 
 Between two banks of the district the hours go through the banks' clearing accounts
-(通存通兑, :func:`ledger.transfer_across`), so each bank still sums to zero. Every rule is
-checked before anything is written; the ledger checks floors and frozen accounts.
+(通存通兑, :func:`ledger.transfer_across`), so each bank still sums to zero; both legs keep
+the kind (spend, gift). Every rule is checked before anything is written; the ledger
+checks floors and frozen accounts. Each function takes SQLite's write lock
+(:func:`ledger.write_lock`) before its first read, so that concurrent writers queue.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ def _move(
     if payer.bank_id == payee.bank_id:
         return [ledger.transfer(ctx, kind, payer.id, payee.id, minutes, memo=memo)]
     memo = f"{kind}: {memo}".rstrip(": ")
-    return list(ledger.transfer_across(ctx, payer.id, payee.id, minutes, memo=memo))
+    return list(ledger.transfer_across(ctx, payer.id, payee.id, minutes, kind=kind, memo=memo))
 
 
 def spend(
@@ -50,6 +52,7 @@ def spend(
     """``payer_ref`` pays ``minutes`` for help given to them by ``payee_ref`` (a member
     or a team), or to their bank's pool when ``payee_ref`` is ``pool``."""
     conn = ctx.connection
+    ledger.write_lock(conn)
     payer = accounts.find(conn, payer_ref)
     accounts.require(payer, "spend")
     if not may_use_own_hours(payer, settings, _today(ctx)):
@@ -77,6 +80,7 @@ def gift(
 ) -> list[ledger.Transfer]:
     """``giver_ref`` gives ``minutes`` to a relative who qualifies (see the module doc)."""
     conn = ctx.connection
+    ledger.write_lock(conn)
     giver = accounts.find(conn, giver_ref)
     accounts.require(giver, "gift")
     relative = accounts.find(conn, relative_ref)
@@ -101,6 +105,7 @@ def gift(
 def donate(ctx: Context, ref: str, minutes: int, memo: str = "") -> ledger.Transfer:
     """A member or a team gives ``minutes`` to the pool of its bank."""
     conn = ctx.connection
+    ledger.write_lock(conn)
     donor = accounts.find(conn, ref)
     accounts.require(donor, "donate")
     pool = ledger.pool_of(conn, donor.bank_id)

@@ -6,7 +6,9 @@ half-open): hours earned by verified service, hours members spent on help for
 themselves (paid for help, or to the pool), hours donated (donations and surplus over
 the storage cap), the volunteers who earned any, and the most generous of them (帮扶之星
 candidates: the most hours of service given). Now: the members and how their balances
-are spread. Transfers that were reversed do not count; reversals themselves neither.
+are spread. Transfers that were reversed do not count; reversals themselves neither. A
+cross-bank spend (two legs of kind ``spend``) counts once, on its first leg, the one a
+member pays; its second leg is paid by a clearing account.
 
 The ledger is exact in minutes; reports give hours as decimals to the hundredth.
 """

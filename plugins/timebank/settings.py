@@ -2,8 +2,10 @@
 
 Hours are written as decimals (``"7.5"``) because that is how people say them; the
 ledger counts whole minutes. Every hour setting must therefore be a whole number of
-minutes (``"0.01"`` hours is 0.6 minutes and is refused at start-up, naming the key),
-and the ``*_minutes`` properties give the exact integer the code uses.
+minutes (``"0.01"`` hours is 0.6 minutes and is refused at start-up, naming the key)
+and at most 10,000 hours, and the ``*_minutes`` properties give the exact integer the
+code uses. The conversion is :func:`community365_timebank.amounts.hours_to_minutes`,
+the same as for hours typed at the command line.
 """
 
 from __future__ import annotations
@@ -13,18 +15,11 @@ from typing import Any, Literal
 
 import attrs
 
+from community365_timebank.amounts import hours_to_minutes
+
+__all__ = ["Payer", "TimebankSettings", "hours_to_minutes"]
+
 Payer = Literal["recipient_then_pool", "pool"]
-
-
-def hours_to_minutes(hours: Decimal, what: str) -> int:
-    """``Decimal("1.25")`` → 75, exactly; ValueError naming ``what`` for a fraction of a
-    minute or a value that is not finite."""
-    if not hours.is_finite():
-        raise ValueError(f"{what}: {hours} is not a number of hours")
-    minutes = hours * 60
-    if minutes != minutes.to_integral_value():
-        raise ValueError(f"{what}: {hours} hours is not a whole number of minutes")
-    return int(minutes)
 
 
 def _to_decimal(value: Decimal | int | str) -> Decimal:
@@ -73,12 +68,23 @@ class TimebankSettings:
     #: are a member of the same bank old enough to use it and holding the hours, else the
     #: pool ("recipient_then_pool"); or always the pool ("pool").
     payer: Payer = "recipient_then_pool"
+    #: Priority elders (重点服务对象), whose help the pool pays when they cannot pay it
+    #: themselves: a recipient with one of these tags ...
+    pool_pays_for_tags: tuple[str, ...] = ("重点服务对象", "独居", "特困")
+    #: ... or of at least this age on the day served (None: age alone never qualifies).
+    #: A recipient who is neither a member paying their own help nor a priority elder
+    #: pays nobody's hours: verification is refused and the record stays pending.
+    pool_pays_from_age: int | None = attrs.field(
+        default=80, validator=attrs.validators.optional(attrs.validators.ge(0))
+    )
     #: Hours may be given to a spouse, parent or grandparent of at least this age.
     family_min_age: int = attrs.field(default=60, validator=attrs.validators.ge(0))
     #: The level of the area tree whose areas have a bank (normally the community, 社区).
     bank_level: str = "community"
-    #: Who may sign off hours as coordinator (actors, as given with --as); empty: anyone
-    #: but the volunteer who served.
+    #: Who may sign off hours as coordinator (actors, as given with --as). Empty: any
+    #: actor but the volunteer who served may sign off, which is only fit for a trial; a
+    #: district in service should name its coordinators. A recipient's confirmation does
+    #: not use this list: the actor must be the recipient.
     coordinators: tuple[str, ...] = ()
     #: How many volunteers the matching proposes for one request.
     match_limit: int = attrs.field(default=5, validator=attrs.validators.ge(1))

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import os
+import secrets
 from pathlib import Path
 
 import attrs
@@ -18,6 +20,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import aliased
 
 from community365.cases.stats import local_midnight
+from community365.errors import UsageError
 from community365_timebank import accounts, ledger
 from community365_timebank.accounts import Account
 from community365_timebank.tables import entries, transfers
@@ -149,22 +152,32 @@ CSV_HEADER = (
 
 def write_csv(found: Statement, path: Path, tz: dt.tzinfo) -> int:
     """Write the statement's lines to ``path`` (UTF-8 with a BOM, which Excel reads as
-    UTF-8); returns the number of lines written."""
-    with path.open("w", encoding="utf-8-sig", newline="") as out:
-        writer = csv.writer(out)
-        writer.writerow(CSV_HEADER)
-        for line in found.lines:
-            writer.writerow(
-                (
-                    line.at.astimezone(tz).isoformat(timespec="minutes"),
-                    line.transfer_id,
-                    line.kind,
-                    line.counterparty,
-                    line.minutes,
-                    ledger.hours(line.minutes),
-                    ledger.hours(line.balance_after),
-                    line.case_ref or "",
-                    line.memo,
+    UTF-8); returns the number of lines written. The file is written next to ``path``
+    under a temporary name and renamed when complete, so ``path`` is never left half
+    written; a file that cannot be written is a one-line UsageError."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    try:
+        with temporary.open("x", encoding="utf-8-sig", newline="") as out:
+            writer = csv.writer(out)
+            writer.writerow(CSV_HEADER)
+            for line in found.lines:
+                writer.writerow(
+                    (
+                        line.at.astimezone(tz).isoformat(timespec="minutes"),
+                        line.transfer_id,
+                        line.kind,
+                        line.counterparty,
+                        line.minutes,
+                        ledger.hours(line.minutes),
+                        ledger.hours(line.balance_after),
+                        line.case_ref or "",
+                        line.memo,
+                    )
                 )
-            )
+        os.replace(temporary, path)
+    except BaseException as exc:
+        temporary.unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
+        raise
     return len(found.lines)

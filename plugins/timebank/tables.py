@@ -80,6 +80,9 @@ transfers = Table(
     Column("case_ref", String(20), index=True),
     # A reversal names what it reverses; a transfer is reversed at most once.
     Column("reverses", ForeignKey("tb_transfers.id"), unique=True),
+    # The two legs of a cross-bank transfer (and of its reversal) name each other; each
+    # leg is in its own bank, between a member or team and the bank's clearing account.
+    Column("pair", ForeignKey("tb_transfers.id"), unique=True),
     CheckConstraint("minutes > 0", name="positive"),
     CheckConstraint("from_account <> to_account", name="two_accounts"),
     CheckConstraint(

@@ -4,6 +4,7 @@ and the settings in minutes. On SQLite and PostgreSQL (``make_district``)."""
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable, Iterator
 from decimal import Decimal
 
@@ -14,9 +15,10 @@ from cases_fixtures import COMMUNITY, HH1
 from sqlalchemy import func, select
 
 from community365.district import District
-from community365.errors import ConfigError, NotFound, UsageError
+from community365.errors import ConfigError, FieldError, NotFound, UsageError
 from community365.settings import structure
 from community365_timebank import accounts, giving, ledger
+from community365_timebank.amounts import parse_hours
 from community365_timebank.settings import TimebankSettings, hours_to_minutes
 from community365_timebank.tables import banks, metadata
 
@@ -281,9 +283,64 @@ def test_hour_settings_are_whole_minutes() -> None:
         ({"payer": "neighbours"}, "plugins.timebank.payer"),
         ({"round_to_minutes": 0}, "'round_to_minutes' must be >= 1"),
         ({"coordinators": "王主任"}, "plugins.timebank.coordinators: expected a list"),
+        ({"daily_cap_hours": "1e999999999"}, "'daily_cap_hours': 1E\\+999999999 hours is more"),
+        ({"storage_cap_hours": "10000.25"}, "'storage_cap_hours': 10000.25 hours is more than"),
     ):
         with pytest.raises(ConfigError, match=message):
             structure(bad, TimebankSettings, "plugins.timebank")
+
+
+def test_typed_hours_and_hour_settings_share_one_conversion() -> None:
+    for text in ("1.25", "0:45", "10000", "007.5"):
+        assert parse_hours(text) == hours_to_minutes(Decimal(text.replace(":", ".")), "x") or (
+            text == "0:45" and parse_hours(text) == 45
+        )
+    assert parse_hours("10000:00") == 600_000
+    for bad, message in (
+        ("1e999999999", "expected hours such as 1.5 or 1:30"),
+        ("1e3", "expected hours such as 1.5 or 1:30"),
+        ("-1", "expected hours such as 1.5 or 1:30"),
+        ("NaN", "expected hours such as 1.5 or 1:30"),
+        ("1:60", "expected hours such as 1.5 or 1:30"),
+        ("10000.25", "more than 10,000"),
+        ("10000:15", "more than 10,000"),
+        ("1.0000000000000000000000000000001", "not a whole number of minutes"),
+    ):
+        with pytest.raises(FieldError, match=message):
+            parse_hours(bad)
+    with pytest.raises(ValueError, match="not a whole number of minutes"):
+        hours_to_minutes(Decimal("1e-999999999"), "x")
+
+
+def test_threads_donating_at_once_on_sqlite_queue_for_the_write_lock(tb: District) -> None:
+    """giving's functions take SQLite's write lock before their first read: a transaction
+    that has read cannot wait for it, and would fail with "database is locked"."""
+    if tb.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's database lock")
+    donors = (SHI_ID, SHI_BO_ID, YU, CAI)
+    join(tb, *donors)
+    for donor in donors:
+        fund(tb, donor, 600)
+    errors: list[str] = []
+    barrier = threading.Barrier(len(donors))
+
+    def work(donor: str) -> None:
+        barrier.wait()
+        for _ in range(15):
+            try:
+                with tb.begin() as ctx:
+                    giving.donate(ctx, donor, 1, "一起捐")
+            except Exception as exc:  # "database is locked" would land here
+                errors.append(f"{type(exc).__name__}: {str(exc).splitlines()[0]}")
+
+    threads = [threading.Thread(target=work, args=(donor,)) for donor in donors]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert [balance(tb, donor) for donor in donors] == [585] * len(donors)
+    ledger_holds(tb)
 
 
 def test_tables_and_migration_agree(tb: District) -> None:

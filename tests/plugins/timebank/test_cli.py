@@ -18,10 +18,11 @@ from click.testing import CliRunner, Result
 from sqlalchemy import update
 
 from community365.cli import cli
+from community365.db.schema import cases
 from community365.district import District
 from community365_timebank.tables import accounts
 
-from .tb_world import COMMUNITY, SHI_BO_ID, SHI_ID, WANG_ID, world
+from .tb_world import COMMUNITY, LIN, SHI_BO_ID, SHI_ID, WANG_ID, fund, world
 
 TODAY = dt.datetime.now(ZoneInfo("Asia/Shanghai")).date()
 
@@ -33,12 +34,24 @@ def tb(make_district: Callable[..., District]) -> Iterator[District]:
     district.engine.dispose()
 
 
-@pytest.fixture
-def c365(tb: District) -> Callable[..., Result]:
+def runner(district: District) -> Callable[..., Result]:
+    """``c365 --district ... --as ACTOR ARGS...`` on ``district``."""
+
     def run(*args: str, actor: str = "时间银行管理员") -> Result:
-        return CliRunner().invoke(cli, ["--district", str(tb.root), "--as", actor, *args])
+        return CliRunner().invoke(cli, ["--district", str(district.root), "--as", actor, *args])
 
     return run
+
+
+@pytest.fixture
+def c365(tb: District) -> Callable[..., Result]:
+    return runner(tb)
+
+
+def priority(c365: Callable[..., Result], who: str, tag: str = "重点服务对象") -> None:
+    """Tag ``who`` as a priority elder (重点服务对象): the pool pays for help they cannot
+    pay themselves (settings pool_pays_for_tags)."""
+    ok(c365("person", "tag", who, tag))
 
 
 def ok(result: Result) -> str:
@@ -104,6 +117,7 @@ def test_the_round_from_joining_to_a_statement(c365: Callable[..., Result], tmp_
     assert [(a["id"], a["kind"]) for a in listed] == [(1, "pool"), (2, "member"), (3, "member")]
     assert all("*" in a["holder"] for a in listed if a["kind"] == "member")
 
+    priority(c365, SHI_ID)  # 史永康 (70) holds no hours: the pool pays for a priority elder
     ref = serve(c365, SHI_ID, "VA", 50)
     (waiting,) = data(c365("timebank", "pending", "--json"))
     assert (waiting["case_ref"], waiting["hours"], waiting["payer_account"]) == (ref, "0:45", 1)
@@ -179,6 +193,7 @@ def test_the_round_from_joining_to_a_statement(c365: Callable[..., Result], tmp_
 
 def test_case_stats_show_the_time_bank_figures(c365: Callable[..., Result]) -> None:
     ok(c365("timebank", "join", "VA"))
+    priority(c365, SHI_ID)
     ref = serve(c365, SHI_ID, "VA", 90)
     ok(c365("timebank", "verify", ref))
     metrics = {
@@ -195,6 +210,7 @@ def test_case_stats_show_the_time_bank_figures(c365: Callable[..., Result]) -> N
 def test_gifts_and_family_through_the_cli(c365: Callable[..., Result]) -> None:
     for who in ("VA", SHI_ID, WANG_ID):
         ok(c365("timebank", "join", who))
+    priority(c365, SHI_BO_ID, "特困")  # 史波 (41) cannot pay his own help: the pool does
     ref = serve(c365, SHI_BO_ID, "VA", 120)
     ok(c365("timebank", "verify", ref))
     refused(c365("timebank", "gift", "VA", SHI_ID, "1"), "is not recorded as 俞青's spouse")
@@ -243,6 +259,9 @@ def test_accounts_freeze_leave_and_teams(c365: Callable[..., Result]) -> None:
         (("donate", SHI_ID, "abc"), "expected hours such as 1.5 or 1:30"),
         (("donate", SHI_ID, "0"), "expected more than 0 hours"),
         (("donate", SHI_ID, "1"), "would take it below 0:00"),
+        (("donate", SHI_ID, "1e999999999"), "expected hours such as 1.5 or 1:30"),
+        (("donate", SHI_ID, "10001"), "10001 hours is more than 10,000"),
+        (("statement", SHI_ID, "--csv", "/nonexist/x.csv"), "cannot write /nonexist/x.csv"),
         (("verify", "2026-999999"), "no time-bank hours recorded for case 2026-999999"),
         (("reject", "2026-999999", "--reason", "x"), "no time-bank hours recorded"),
         (("reverse", "99", "--reason", "x"), "no time bank transfer 99"),
@@ -262,30 +281,36 @@ def test_mistakes_are_one_line_errors(
     refused(c365("timebank", *args), message)
 
 
-def test_sign_in_and_out_in_local_time(c365: Callable[..., Result]) -> None:
+def test_sign_in_and_out_in_local_time(tb: District, c365: Callable[..., Result]) -> None:
     ok(c365("timebank", "join", "VA"))
+    priority(c365, SHI_ID)
     ref = serve(c365, SHI_ID, "VA", 120)
     now = dt.datetime.now(ZoneInfo("Asia/Shanghai")).replace(second=0, microsecond=0)
+    # The CLI runs on the real clock: the request came in two hours ago, the volunteer
+    # signed in and out in between (the times must lie within received..resolved).
+    with tb.engine.begin() as conn:
+        received = now - dt.timedelta(minutes=120)
+        conn.execute(update(cases).where(cases.c.ref == ref).values(received_at=received))
     signed_in = (now - dt.timedelta(minutes=70)).strftime("%Y-%m-%d %H:%M")
     signed_out = (now - dt.timedelta(minutes=10)).strftime("%Y-%m-%d %H:%M")
+    too_early = (now - dt.timedelta(minutes=130)).strftime("%Y-%m-%d %H:%M")
+    too_late = (now + dt.timedelta(minutes=10)).strftime("%Y-%m-%d %H:%M")
     refused(
         c365("timebank", "verify", ref, "--signed-in", signed_out, "--signed-out", signed_in),
         "must be after the sign-in",
     )
-    done = data(
-        c365(
-            "timebank",
-            "verify",
-            ref,
-            "--by",
-            "recipient",
-            "--signed-in",
-            signed_in,
-            "--signed-out",
-            signed_out,
-            "--json",
-        )
+    refused(
+        c365("timebank", "verify", ref, "--signed-in", too_early, "--signed-out", signed_out),
+        "before the request was received",
     )
+    refused(
+        c365("timebank", "verify", ref, "--signed-in", signed_in, "--signed-out", too_late),
+        "after the case was resolved",
+    )
+    confirm = ("timebank", "verify", ref, "--by", "recipient")
+    signed = ("--signed-in", signed_in, "--signed-out", signed_out, "--json")
+    refused(c365(*confirm, *signed), "only the recipient confirms their help")
+    done = data(c365(*confirm, *signed, actor=SHI_ID))
     assert done["pending"]["minutes"] == 60 and done["pending"]["verified_as"] == "recipient"
     assert done["pending"]["signed_in"].startswith(signed_in.replace(" ", "T"))
     assert [t["kind"] for t in done["transfers"]] == ["earn"]
@@ -316,3 +341,82 @@ def test_reconcile_and_the_daily_run_report_a_drifted_balance(
     yesterday = (TODAY - dt.timedelta(days=1)).isoformat()  # today's check already ran
     result = c365("daily", "--date", yesterday)
     assert result.exit_code == 1 and "ledger differs" in result.output
+
+
+def test_a_cross_bank_spend_keeps_its_kind_and_counts_as_spent(
+    tb: District, c365: Callable[..., Result]
+) -> None:
+    ok(c365("timebank", "join", SHI_ID))
+    ok(c365("timebank", "join", LIN))
+    fund(tb, LIN, 120)
+    legs = data(c365("timebank", "transfer", LIN, SHI_ID, "0:45", "--json"))
+    assert [leg["kind"] for leg in legs] == ["spend", "spend"]
+    assert (legs[0]["pair"], legs[1]["pair"]) == (legs[1]["id"], legs[0]["id"])
+    assert data(c365("timebank", "stats", "--json"))["spent"] == 45
+    # Reversing one leg reverses both: 林芳 and 史永康 are back where they were.
+    undone = data(c365("timebank", "reverse", str(legs[1]["id"]), "--reason", "x", "--json"))
+    assert sorted(leg["reverses"] for leg in undone) == [legs[0]["id"], legs[1]["id"]]
+    assert data(c365("timebank", "stats", "--json"))["spent"] == 0
+    ok(c365("timebank", "reconcile"))
+
+
+def test_reconcile_prints_one_line_per_problem(
+    tb: District, c365: Callable[..., Result], tmp_path: Path
+) -> None:
+    ok(c365("timebank", "join", SHI_ID))
+    ok(c365("timebank", "join", SHI_BO_ID))
+    with tb.engine.begin() as conn:  # what the ledger never does: edit balances
+        conn.execute(update(accounts).where(accounts.c.kind == "member").values(balance=30))
+    result = c365("timebank", "reconcile")
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    assert len(lines) == 2 and all("stores 0:30 but its entries sum to 0:00" in x for x in lines)
+    found = data_of(c365("timebank", "reconcile", "--json"))
+    assert [d["problem"] for d in found["differences"]] == ["balance", "balance"]
+
+
+def data_of(result: Result) -> dict[str, object]:
+    return json.loads(result.output)
+
+
+def test_a_statement_file_is_written_whole_through_a_temporary_file(
+    c365: Callable[..., Result], tmp_path: Path
+) -> None:
+    ok(c365("timebank", "join", SHI_ID))
+    (tmp_path / "out").mkdir()
+    target = tmp_path / "out" / "statement.csv"
+    target.write_text("old")
+    assert ok(c365("timebank", "statement", SHI_ID, "--csv", str(target))).endswith("0 line(s)\n")
+    assert target.read_text(encoding="utf-8-sig").startswith("时间 time")
+    assert [p.name for p in target.parent.iterdir()] == ["statement.csv"]  # no temporary left
+
+
+def test_reversing_an_earning_through_the_cli_reverses_its_surplus(
+    make_district: Callable[..., District],
+) -> None:
+    district = world(make_district, storage_cap_hours="10")
+    c365 = runner(district)
+    ok(c365("timebank", "join", "VA"))
+    fund(district, "VA", 9 * 60 + 30)
+    priority(c365, SHI_ID)
+    ref = serve(c365, SHI_ID, "VA", 60)
+    made = data(c365("timebank", "verify", ref, "--json"))["transfers"]
+    assert [(t["kind"], t["minutes"]) for t in made] == [("earn", 60), ("surplus", 30)]
+    earned, surplus = made
+    assert data(c365("timebank", "balance", "VA", "--json"))["balance_minutes"] == 600
+
+    undone = data(c365("timebank", "reverse", str(earned["id"]), "--reason", "核实有误", "--json"))
+    assert all(t["kind"] == "reverse" for t in undone)
+    assert sorted(t["reverses"] for t in undone) == sorted([earned["id"], surplus["id"]])
+    # 俞青 holds what she held before the earning, and so does the pool
+    assert data(c365("timebank", "balance", "VA", "--json"))["balance_minutes"] == 570
+    assert data(c365("timebank", "balance", f"pool:{COMMUNITY}", "--json"))["balance"] == "-9:30"
+    (record,) = data(c365("timebank", "pending", "--status", "all", "--json"))
+    assert "冲正 reversed" in record["note"] and "核实有误" in record["note"]
+    refused(
+        c365("timebank", "reverse", str(surplus["id"]), "--reason", "again"), "already reversed"
+    )
+    actions = [e["action"] for e in data(c365("audit", "list", "--action", "timebank.", "--json"))]
+    assert {"timebank.reverse", "timebank.reverse_earning"} <= set(actions)
+    ok(c365("timebank", "reconcile"))
+    district.engine.dispose()

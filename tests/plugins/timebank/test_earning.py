@@ -7,7 +7,7 @@ import datetime as dt
 from collections.abc import Callable, Iterator
 
 import pytest
-from cases_fixtures import HH1, Desk
+from cases_fixtures import HH1, HH2, Desk
 from sqlalchemy import func, select
 
 from community365.db.schema import audit_log
@@ -16,6 +16,7 @@ from community365.errors import NotFound, UsageError
 from community365_timebank import earning, family, giving, ledger
 from community365_timebank.tables import pending, transfers
 
+from . import tb_world
 from .tb_world import (
     COMMUNITY,
     LIN,
@@ -29,10 +30,16 @@ from .tb_world import (
     help_request,
     join,
     ledger_holds,
-    world,
 )
 
 POOL = f"pool:{COMMUNITY}"
+
+
+def world(make_district: Callable[..., District], **settings: object) -> District:
+    """tb_world's district where 史永康 and 王翠娥 (70) count as priority elders, so the
+    pool pays for them (the default, 80, is tested on its own below)."""
+    settings.setdefault("pool_pays_from_age", 65)
+    return tb_world.world(make_district, **settings)
 
 
 @pytest.fixture
@@ -194,7 +201,7 @@ def test_an_elder_member_with_hours_pays_for_their_own_help(tb: District) -> Non
     fund(tb, SHI_ID, 120)
     ref = served(desk(tb), SHI_ID, "VA", 60)
     assert records(tb)[0]["payer_account"] == account(tb, SHI_ID).id
-    done = verify(tb, ref, as_="recipient")
+    done = verify(tb, ref, actor=SHI_ID, as_="recipient")
     assert (done.earned.kind, done.earned.from_account) == ("earn", account(tb, SHI_ID).id)
     assert (balance(tb, SHI_ID), balance(tb, "VA")) == (60, 60)
     assert done.pending.verified_as == "recipient" and done.pending.transfer_id == done.earned.id
@@ -204,7 +211,7 @@ def test_an_elder_member_with_hours_pays_for_their_own_help(tb: District) -> Non
 @pytest.mark.parametrize(
     ("who", "funds", "settings"),
     [
-        (SHI_BO_ID, 600, {}),  # 41: too young to use his own hours
+        (SHI_BO_ID, 600, {"pool_pays_for_tags": ["重点服务对象"]}),  # 41, but tagged below
         (SHI_ID, 30, {}),  # old enough, but short of the hours
         (SHI_ID, 600, {"payer": "pool"}),  # the district's rule: the pool always pays
     ],
@@ -215,8 +222,39 @@ def test_otherwise_the_pool_pays(
     district = world(make_district, **settings)
     join(district, "VA", who)
     fund(district, who, funds)
+    tag(district, SHI_BO_ID, "重点服务对象")
     served(desk(district), who, "VA", 60)
     assert records(district)[0]["payer_account"] == account(district, POOL).id
+    district.engine.dispose()
+
+
+def tag(district: District, who: str, name: str) -> None:
+    from community365.registry.people import get_person
+    from community365.registry.tags import tag_person
+
+    with district.begin() as ctx:
+        tag_person(ctx.connection, get_person(ctx.connection, who), [name])
+
+
+def test_the_pool_pays_only_for_priority_elders(make_district: Callable[..., District]) -> None:
+    district = tb_world.world(make_district)  # the defaults: 重点服务对象, 独居, 特困; aged 80+
+    join(district, "VA", SHI_BO_ID)
+    fund(district, SHI_BO_ID, 600)
+    office = desk(district)
+    ref = served(office, SHI_ID, "VA", 60)  # 史永康, 70, not a member, no tag
+    (row,) = records(district)
+    assert row["status"] == "pending" and row["note"].startswith(earning.NO_PAYER)
+    assert "史永康 is neither a member paying their own help (not a member)" in row["note"]
+    with pytest.raises(UsageError, match=f"case {ref}: nobody pays these hours: 史永康 is"):
+        verify(district, ref)
+    assert records(district)[0]["status"] == "pending" and transfer_count(district) == 1  # fund
+    young = served(office, SHI_BO_ID, "VA", 30)  # a member with hours, but 41
+    with pytest.raises(UsageError, match=r"\(41, own use from 60\)"):
+        verify(district, young)
+    tag(district, SHI_ID, "独居")  # now a priority elder: the pool pays
+    done = verify(district, ref)
+    assert done.earned.from_account == account(district, POOL).id
+    assert done.pending.payer_account == account(district, POOL).id
     district.engine.dispose()
 
 
@@ -226,9 +264,12 @@ def test_the_pool_pays_when_the_recipient_can_no_longer(tb: District) -> None:
     ref = served(desk(tb), SHI_ID, "VA", 60)
     with tb.begin() as ctx:
         giving.donate(ctx, SHI_ID, 30)  # spent meanwhile
+    assert records(tb)[0]["payer_account"] == account(tb, SHI_ID).id
     done = verify(tb, ref)
     assert done.earned.from_account == account(tb, POOL).id
     assert balance(tb, SHI_ID) == 30
+    # the stored payer follows the transfer: it is the pool now
+    assert records(tb)[0]["payer_account"] == account(tb, POOL).id == done.pending.payer_account
 
 
 # -- verification --------------------------------------------------------------------------------
@@ -256,12 +297,30 @@ def test_coordinator_sign_off_makes_the_transfer(tb: District) -> None:
 
 
 def test_the_volunteer_never_verifies_their_own_hours(tb: District) -> None:
+    from .tb_world import YU
+
     join(tb, "VA")
     ref = served(desk(tb), SHI_ID, "VA", 45)
-    for as_ in ("coordinator", "recipient"):
-        with pytest.raises(UsageError, match="does not verify their own hours"):
-            verify(tb, ref, actor="VA", as_=as_)
+    for actor in ("VA", "俞青", YU, YU.lower(), f"{HH2}/俞青"):  # code, name, ID, household
+        for as_ in ("coordinator", "recipient"):
+            with pytest.raises(UsageError, match="does not verify their own hours"):
+                verify(tb, ref, actor=actor, as_=as_)
     assert records(tb)[0]["status"] == "pending" and transfer_count(tb) == 0
+
+
+def test_only_the_recipient_confirms(make_district: Callable[..., District]) -> None:
+    district = world(make_district, coordinators=["王主任"])
+    join(district, "VA")
+    office = desk(district)
+    ref = served(office, SHI_ID, "VA", 45)
+    for actor in ("协调员", "王主任", "史永康", WANG_ID, "VB"):  # not him (a bare name neither)
+        with pytest.raises(UsageError, match="only the recipient confirms their help"):
+            verify(district, ref, actor=actor, as_="recipient")
+    done = verify(district, ref, actor=f"{HH1}/史永康", as_="recipient")
+    assert (done.pending.verified_as, done.pending.decided_by) == ("recipient", f"{HH1}/史永康")
+    other = served(office, WANG_ID, "VA", 30)
+    assert verify(district, other, actor=WANG_ID, as_="recipient").earned.minutes == 30
+    district.engine.dispose()
 
 
 def test_only_named_coordinators_sign_off(make_district: Callable[..., District]) -> None:
@@ -287,32 +346,54 @@ def test_a_recipient_confirms_only_when_registered(tb: District) -> None:
     assert office.case(ref).handler_code == "VA"  # matched: VA lives in the same building
     office.as_("VA")("accept", ref)
     office.as_("VA")("resolve", ref, "好了", 30)
-    with pytest.raises(UsageError, match="no registered recipient"):
+    with pytest.raises(UsageError, match="no registered recipient: a coordinator"):
         verify(tb, ref, as_="recipient")
-    verify(tb, ref)
+    with pytest.raises(UsageError, match="no registered recipient to pay or qualify"):
+        verify(tb, ref)  # nobody is known to pay: it stays pending (or the pool always pays)
 
 
-def test_sign_in_and_out_must_bracket_time_and_cap_the_credit(tb: District) -> None:
+def test_sign_in_and_out_lie_within_the_case_and_cap_the_credit(tb: District) -> None:
     join(tb, "VA")
-    ref = served(desk(tb), SHI_ID, "VA", 90)
-    at = dt.datetime(2026, 11, 25, 0, 0, tzinfo=dt.UTC)
+    office = desk(tb)
+    start = dt.datetime(2026, 11, 25, 0, 0, tzinfo=dt.UTC)  # received at 08:00 local
+    end = start + dt.timedelta(hours=2)  # resolved at 10:00 local
+    office.clock.now = start
+    ref = help_request(office, SHI_ID, skill="理发")
+    if office.case(ref).handler_code != "VA":
+        office("transfer", ref, "志愿者认领", to="VA")
+    office.as_("VA")("accept", ref)
+    office.clock.now = end
+    office.as_("VA")("resolve", ref, "已完成", 90)
+    minute = dt.timedelta(minutes=1)
     for signed_in, signed_out, message in (
-        (at, None, "both the sign-in and the sign-out"),
-        (at, at, "must be after the sign-in"),
-        (at, at - dt.timedelta(hours=1), "must be after the sign-in"),
-        (at, at + dt.timedelta(hours=5), "in the future"),
-        (at, at + dt.timedelta(minutes=5), "bracket no time once rounded"),
+        (start, None, "both the sign-in and the sign-out"),
+        (start, start, "must be after the sign-in"),
+        (start, start - 60 * minute, "must be after the sign-in"),
+        (start - minute, start + 60 * minute, "before the request was received"),
+        (start + 60 * minute, end + minute, "after the case was resolved"),
+        (start, start + 5 * minute, "bracket no time once rounded"),
+        (start.replace(year=1999), start, "sign-in: 1999-11-25 is outside 2000-2100"),
     ):
         with pytest.raises(UsageError, match=message):
             verify(tb, ref, signed_in=signed_in, signed_out=signed_out)
-    done = verify(tb, ref, signed_in=at, signed_out=at + dt.timedelta(minutes=62))
+    signed_in, signed_out = start + 10 * minute, start + 72 * minute
+    done = verify(tb, ref, signed_in=signed_in, signed_out=signed_out)
     assert done.earned.minutes == 60  # 62 minutes signed, rounded: less than the 90 claimed
     row = records(tb)[0]
-    assert (row["minutes"], row["signed_in"], row["signed_out"]) == (
-        60,
-        at,
-        at + dt.timedelta(minutes=62),
-    )
+    assert (row["minutes"], row["signed_in"], row["signed_out"]) == (60, signed_in, signed_out)
+
+
+def test_one_reading_of_sign_in_times() -> None:
+    from zoneinfo import ZoneInfo
+
+    tz = ZoneInfo("Asia/Shanghai")
+    local = dt.datetime(2026, 11, 25, 9, 30, tzinfo=tz)
+    for text in ("2026-11-25 09:30", "2026-11-25T09:30", " 2026-11-25T01:30:00+00:00 "):
+        assert earning.parse_moment(text, tz, "--signed-in") == local
+    with pytest.raises(UsageError, match="--signed-out: not a date and time"):
+        earning.parse_moment("25/11/2026 9:30", tz, "--signed-out")
+    with pytest.raises(UsageError, match="--signed-in: 2101-01-01 is outside 2000-2100"):
+        earning.parse_moment("2101-01-01 08:00", tz, "--signed-in")
 
 
 def test_above_the_storage_cap_the_surplus_goes_to_the_pool(
@@ -330,6 +411,90 @@ def test_above_the_storage_cap_the_surplus_goes_to_the_pool(
         account(district, POOL).id,
     )
     assert balance(district, "VA") == 600
+    ledger_holds(district)
+    district.engine.dispose()
+
+
+def test_reversing_an_earning_undoes_its_surplus_and_frees_the_day(
+    make_district: Callable[..., District],
+) -> None:
+    district = world(make_district, storage_cap_hours="10", daily_cap_hours="2")
+    join(district, "VA")
+    fund(district, "VA", 9 * 60 + 30)
+    office = desk(district)
+    ref = served(office, SHI_ID, "VA", 120)
+    done = verify(district, ref)
+    assert done.surplus is not None and done.surplus.minutes == 90
+    assert (balance(district, "VA"), balance(district, POOL)) == (600, -600)
+    with district.begin() as ctx:
+        ctx.actor = "协调员"
+        undone = earning.reverse_transfer(ctx, done.earned.id, "核实有误")  # as `reverse` will
+    assert sorted(t.reverses for t in undone) == sorted([done.earned.id, done.surplus.id])
+    assert all(t.kind == "reverse" for t in undone)
+    # the volunteer holds what they held before, the pool too
+    assert (balance(district, "VA"), balance(district, POOL)) == (570, -570)
+    row = records(district)[0]
+    assert (
+        row["status"] == "verified" and "冲正 reversed" in row["note"] and "核实有误" in row["note"]
+    )
+    with district.engine.connect() as conn:
+        assert earning.is_reversed(conn, earning.get_pending(conn, ref))
+    with district.begin() as ctx, pytest.raises(UsageError, match="already reversed"):
+        earning.reverse_earning(ctx, ref, "again")
+    with district.begin() as ctx, pytest.raises(UsageError, match="already reversed"):
+        earning.reverse_transfer(ctx, done.surplus.id, "again")
+    # a reversed earning no longer fills the day: 2:00 more may be recorded
+    served(office, WANG_ID, "VA", 120)
+    assert records(district)[-1]["minutes"] == 120
+    ledger_holds(district)
+    district.engine.dispose()
+
+
+def test_an_earning_already_spent_is_not_reversed(tb: District) -> None:
+    join(tb, "VA")
+    ref = served(desk(tb), SHI_ID, "VA", 60)
+    verify(tb, ref)
+    with tb.begin() as ctx:
+        giving.donate(ctx, "VA", 30)
+    with tb.begin() as ctx, pytest.raises(ledger.LedgerError, match="below 0:00"):
+        earning.reverse_earning(ctx, ref, "核实有误")
+    assert balance(tb, "VA") == 30 and "reversed" not in records(tb)[0]["note"]
+    with tb.begin() as ctx, pytest.raises(UsageError, match="only verified hours are reversed"):
+        earning.reverse_earning(ctx, served(desk(tb), WANG_ID, "VA", 30), "x")
+
+
+def test_concurrent_verifications_on_sqlite(make_district: Callable[..., District]) -> None:
+    import threading
+
+    district = world(make_district, payer="pool")
+    if district.engine.dialect.name != "sqlite":
+        district.engine.dispose()
+        pytest.skip("SQLite: a deferred transaction that read cannot wait for the write lock")
+    join(district, "VA", "VB", "VC")
+    office = desk(district)
+    refs = [
+        served(office, reporter, volunteer, 30)
+        for volunteer in ("VA", "VB", "VC")
+        for reporter in (SHI_ID, WANG_ID, SHI_BO_ID)
+    ]
+    start = threading.Barrier(len(refs))
+    errors: list[str] = []
+
+    def work(ref: str) -> None:
+        start.wait()
+        try:
+            verify(district, ref)
+        except Exception as error:
+            errors.append(repr(error))
+
+    threads = [threading.Thread(target=work, args=(ref,)) for ref in refs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert [r["status"] for r in records(district)] == ["verified"] * len(refs)
+    assert balance(district, POOL) == -30 * len(refs)
     ledger_holds(district)
     district.engine.dispose()
 
@@ -464,7 +629,15 @@ def test_across_banks_through_the_clearing_accounts(tb: District) -> None:
     join(tb, SHI_ID, LIN)
     fund(tb, LIN, 120)
     legs = spend(tb, LIN, SHI_ID, 45)  # 林芳 of 七塔社区 pays 史永康 of 划船社区
-    assert [t.kind for t in legs] == ["clear", "clear"]
+    assert [t.kind for t in legs] == ["spend", "spend"]  # each leg keeps what the move is
+    # ... through the two banks' clearing accounts, the legs naming each other
+    assert (legs[0].from_account, legs[1].to_account) == (
+        account(tb, LIN).id,
+        account(tb, SHI_ID).id,
+    )
+    through = [account(tb, f"#{legs[0].to_account}"), account(tb, f"#{legs[1].from_account}")]
+    assert [a.kind for a in through] == ["clearing", "clearing"]
+    assert (legs[0].pair, legs[1].pair) == (legs[1].id, legs[0].id)
     assert (balance(tb, LIN), balance(tb, SHI_ID)) == (75, 45)
     assert legs[0].memo.startswith("spend")
     ledger_holds(tb)  # each bank still sums to zero
@@ -495,6 +668,7 @@ def test_figures_for_a_period_and_an_area(make_district: Callable[..., District]
     join(district, "VA", "VB", SHI_ID, SHI_BO_ID)
     office = desk(district)
     fund(district, SHI_ID, 60)  # an earning from the pool: counts as earned, 史永康 gave 1:00
+    tag(district, SHI_BO_ID, "特困")  # a priority recipient: the pool pays for him
     verify(district, served(office, SHI_BO_ID, "VA", 90))  # paid by the pool
     verify(district, served(office, SHI_ID, "VB", 45))  # paid by 史永康 himself
     with district.begin() as ctx:

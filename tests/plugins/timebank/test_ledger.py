@@ -394,6 +394,133 @@ def test_reconcile_finds_a_tampered_balance(tb: District, banks: tuple[int, int]
         assert ledger.reconcile(conn) == [Difference(wang, 215, 210), Difference(fresh, 7, 0)]
 
 
+def test_cross_bank_legs_keep_their_kind_and_name_each_other(
+    tb: District, banks: tuple[int, int]
+) -> None:
+    first, second = banks
+    wang, zhao = member(tb, first, 1), member(tb, second, 1)
+    move(tb, "earn", pool(tb, first), wang, 120)
+    with tb.begin() as ctx:
+        out_leg, in_leg = ledger.transfer_across(ctx, wang, zhao, 45, kind="spend", memo="理发")
+    assert (out_leg.kind, in_leg.kind) == ("spend", "spend")
+    assert (out_leg.pair, in_leg.pair) == (in_leg.id, out_leg.id)
+    with tb.engine.connect() as conn:
+        assert ledger.get_transfer(conn, out_leg.id) == out_leg
+        assert ledger.get_transfer(conn, in_leg.id) == in_leg
+        assert ledger.reconcile(conn) == []
+    # A plain transfer has no pair.
+    assert move(tb, "gift", wang, member(tb, first, 2), 15).pair is None
+
+
+def clearing_pair(district: District, first: int, second: int) -> tuple[int, int]:
+    with district.engine.connect() as conn:
+        owes = ledger.find_account(conn, first, f"clearing:{second}")
+        owed = ledger.find_account(conn, second, f"clearing:{first}")
+    assert owes is not None and owed is not None
+    return owes, owed
+
+
+def test_reversing_either_leg_of_a_cross_bank_transfer_reverses_both(
+    tb: District, banks: tuple[int, int]
+) -> None:
+    """One leg alone reversed would give the payer back what the payee keeps: hours out
+    of nothing, with each bank still at zero."""
+    first, second = banks
+    wang, zhao = member(tb, first, 1), member(tb, second, 1)
+    move(tb, "earn", pool(tb, first), wang, 120)
+    before = balances(tb)
+    with tb.begin() as ctx:
+        out_leg, in_leg = ledger.transfer_across(ctx, wang, zhao, 45)
+    owes, owed = clearing_pair(tb, first, second)
+    with tb.begin() as ctx:
+        undone = ledger.reverse(ctx, in_leg.id, "转错了")
+    assert isinstance(undone, tuple)
+    undo_out, undo_in = undone
+    assert (undo_out.reverses, undo_in.reverses) == (out_leg.id, in_leg.id)
+    assert (undo_out.from_account, undo_out.to_account) == (owes, wang)
+    assert (undo_in.from_account, undo_in.to_account) == (zhao, owed)
+    assert (undo_out.pair, undo_in.pair) == (undo_in.id, undo_out.id)
+    now = balances(tb)
+    assert (now[wang], now[zhao], now[owes], now[owed]) == (120, 0, 0, 0)
+    assert {a: b for a, b in now.items() if a not in (owes, owed)} == before
+    with tb.engine.connect() as conn:
+        assert ledger.reconcile(conn) == []
+    refused(tb, lambda ctx: ledger.reverse(ctx, out_leg.id, "again"), "already reversed")
+    refused(tb, lambda ctx: ledger.reverse(ctx, undo_in.id, "again"), "itself a reversal")
+
+    # The payee already spent the hours: neither leg is reversed, nothing is written.
+    with tb.begin() as ctx:
+        out_leg, in_leg = ledger.transfer_across(ctx, wang, zhao, 30)
+    move(tb, "spend", zhao, pool(tb, second), 20)
+    refused(tb, lambda ctx: ledger.reverse(ctx, out_leg.id, "录入错误"), f"account {zhao}")
+    with tb.engine.connect() as conn:
+        assert ledger.reconcile(conn) == []
+
+
+def test_reconcile_finds_clearing_accounts_that_do_not_cancel(
+    tb: District, banks: tuple[int, int]
+) -> None:
+    first, second = banks
+    wang, zhao = member(tb, first, 1), member(tb, second, 1)
+    move(tb, "earn", pool(tb, first), wang, 120)
+    with tb.begin() as ctx:
+        ledger.transfer_across(ctx, wang, zhao, 45)
+    owes, owed = clearing_pair(tb, first, second)
+    # What reversing one leg alone used to write: each bank still sums to zero.
+    move(tb, "reverse", zhao, owed, 45)
+    with tb.engine.connect() as conn:
+        assert ledger.bank_totals(conn) == {first: 0, second: 0}
+        found = ledger.reconcile(conn)
+    assert [(d.kind, d.account_id, d.other_account_id) for d in found] == [("clearing", owes, owed)]
+    assert found == [Difference(owes, 45, 0, "clearing", None, owed)]
+    assert "must cancel" in found[0].describe()
+
+
+def test_reconcile_finds_broken_transfers_chains_and_pairs(
+    tb: District, banks: tuple[int, int]
+) -> None:
+    first, second = banks
+    the_pool, wang, li = pool(tb, first), member(tb, first, 1), member(tb, first, 2)
+    zhao = member(tb, second, 1)
+    move(tb, "earn", the_pool, wang, 240)
+    gift = move(tb, "gift", wang, li, 60)
+    move(tb, "donate", li, the_pool, 15)
+    with tb.begin() as ctx:
+        out_leg, in_leg = ledger.transfer_across(ctx, wang, zhao, 30, kind="gift")
+    with tb.engine.connect() as conn:
+        assert ledger.reconcile(conn) == []
+
+    def tamper(sql: str, **params: int) -> list[Difference]:
+        with tb.begin() as ctx:
+            ctx.connection.execute(text(sql), params)
+        with tb.engine.connect() as conn:
+            return ledger.reconcile(conn)
+
+    # A transfer whose minutes no longer match its entries.
+    found = tamper("UPDATE tb_transfers SET minutes = 61 WHERE id = :id", id=gift.id)
+    assert [(d.kind, d.transfer_id, d.stored, d.summed) for d in found] == [
+        ("transfer", gift.id, 61, 60)
+    ]
+    assert found[0].describe().startswith(f"transfer {gift.id} moves 1:01 but its entries")
+    tamper("UPDATE tb_transfers SET minutes = 60 WHERE id = :id", id=gift.id)
+    # An entry's balance after that does not follow from the one before: that entry and
+    # the next one of the account break the chain (the stored balance is unaffected).
+    with tb.engine.connect() as conn:
+        entry = conn.execute(
+            select(entries.c.id).where(entries.c.transfer_id == gift.id, entries.c.account_id == li)
+        ).scalar_one()
+    found = tamper("UPDATE tb_entries SET balance_after = 65 WHERE id = :id", id=entry)
+    assert [(d.kind, d.account_id, d.stored, d.summed) for d in found] == [
+        ("chain", li, 65, 60),
+        ("chain", li, 45, 50),
+    ]
+    tamper("UPDATE tb_entries SET balance_after = 60 WHERE id = :id", id=entry)
+    # A leg whose other leg does not name it back.
+    found = tamper("UPDATE tb_transfers SET pair = NULL WHERE id = :id", id=out_leg.id)
+    assert [(d.kind, d.transfer_id) for d in found] == [("pair", in_leg.id)]
+    assert f"its other leg {out_leg.id} names None" in found[0].describe()
+
+
 def test_migrations(make_district: Callable[..., District]) -> None:
     """Enabling the plugin creates exactly the tables of community365_timebank.tables, and
     that metadata agrees with what the migrations built (alembic's compare_metadata, as

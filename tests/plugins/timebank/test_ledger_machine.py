@@ -4,7 +4,8 @@ Two community banks, each with its pool. Members join either bank with no overdr
 small one; they earn from the pool, spend (to the pool, or to another member who helped
 them), give to other members, donate to the pool, send minutes to the other bank through
 the clearing accounts, are frozen, unfrozen and closed; any earlier transfer may be
-reversed, with or without a reason, once or again, a reversal included.
+reversed, with or without a reason, once or again, a reversal included; reversing either
+leg of a cross-bank transfer reverses both.
 
 Whether an operation is allowed is predicted from a model the machine keeps (balances,
 floors, statuses, what was reversed), written independently of the ledger: an allowed one
@@ -13,7 +14,8 @@ and change nothing in the database. Every operation is its own transaction.
 
 After every step: each bank's entries sum to zero; every stored balance is the sum of its
 entries (reconcile() == []) and the model's; every transfer has exactly two entries that
-cancel; no balance is below its floor.
+cancel; no balance is below its floor; the two legs of every cross-bank transfer name each
+other; and for any two banks, each one's clearing account with the other cancels it.
 
 One district per backend, emptied of the time bank's rows between examples.
 """
@@ -90,6 +92,7 @@ class Ledger(RuleBasedStateMachine):
         self.balance = dict.fromkeys(self.pools, 0)
         self.done: dict[int, tuple[str, int, int, int]] = {}  # id: kind, from, to, minutes
         self.reversed: set[int] = set()
+        self.pair: dict[int, int] = {}  # a cross-bank leg: its other leg
         self.joined = 0
         self.joined_members: list[int] = []
 
@@ -246,37 +249,68 @@ class Ledger(RuleBasedStateMachine):
                 self.balance[clearing] = 0
         assert (out_leg.from_account, in_leg.to_account) == (payer, payee)
         assert out_leg.minutes == in_leg.minutes == minutes
+        assert (out_leg.pair, in_leg.pair) == (in_leg.id, out_leg.id)
         self.book(out_leg)
         self.book(in_leg)
+        self.pair[out_leg.id], self.pair[in_leg.id] = in_leg.id, out_leg.id
         return multiple(out_leg.id, in_leg.id)
 
     @rule(target=moves, move=moves, reason=REASONS)
     def reverse(self, move: int, reason: str) -> Any:
-        kind, payer, payee, minutes = self.done[move]
-        ok = (
-            bool(reason.strip())
-            and kind != "reverse"
-            and move not in self.reversed
-            and "closed" not in (self.status[payer], self.status[payee])
-            and self.can_pay(payee, minutes)
+        legs = sorted([move, self.pair[move]]) if move in self.pair else [move]
+        ok = bool(reason.strip()) and all(
+            self.done[leg][0] != "reverse"
+            and leg not in self.reversed
+            and "closed" not in (self.status[self.done[leg][1]], self.status[self.done[leg][2]])
+            and self.can_pay(self.done[leg][2], self.done[leg][3])
+            for leg in legs
         )
         if not ok:
             self.refused(lambda ctx: ledger.reverse(ctx, move, reason))
             return multiple()
         before = self.snapshot()[0]
         with self.district.begin() as ctx:
-            undo = ledger.reverse(ctx, move, reason)
+            made = ledger.reverse(ctx, move, reason)
+        undone = list(made) if isinstance(made, tuple) else [made]
         after = self.snapshot()[0]
-        # The reversal gives back to the payer exactly what the payee got, and nothing else.
-        assert after[payer][0] == before[payer][0] + minutes
-        assert after[payee][0] == before[payee][0] - minutes
-        assert {a: b for a, b in after.items() if a not in (payer, payee)} == {
-            a: b for a, b in before.items() if a not in (payer, payee)
+        # Each reversal gives back to its payer exactly what the payee got, nothing else.
+        touched: set[int] = set()
+        for leg, undo in zip(legs, undone, strict=True):
+            _, payer, payee, minutes = self.done[leg]
+            assert after[payer][0] == before[payer][0] + minutes
+            assert after[payee][0] == before[payee][0] - minutes
+            assert (undo.kind, undo.reverses, undo.memo) == ("reverse", leg, reason.strip())
+            touched |= {payer, payee}
+        assert {a: b for a, b in after.items() if a not in touched} == {
+            a: b for a, b in before.items() if a not in touched
         }
-        assert (undo.kind, undo.reverses, undo.memo) == ("reverse", move, reason.strip())
-        self.reversed.add(move)
-        self.book(undo)
-        return undo.id
+        for leg, undo in zip(legs, undone, strict=True):
+            self.reversed.add(leg)
+            self.book(undo)
+        if len(undone) == 2:
+            first, second = undone
+            assert (first.pair, second.pair) == (second.id, first.id)
+            self.pair[first.id], self.pair[second.id] = second.id, first.id
+        return multiple(*(undo.id for undo in undone))
+
+    @rule(payer=members, pick=st.integers(0, 99), minutes=MINUTES, which=st.sampled_from([0, 1]))
+    def across_then_reverse(self, payer: int, pick: int, minutes: int, which: int) -> None:
+        """A cross-bank transfer reversed at once, by either leg, leaves every balance (the
+        clearing accounts' included) as it was before it."""
+        payee = self.other(payer, pick, same_bank=False)
+        if payee is None or not (
+            self.status[payer] == self.status[payee] == "active" and self.can_pay(payer, minutes)
+        ):
+            return
+        legs = self.across(payer, payee, minutes)
+        leg = list(legs.values)[which]
+        before = {a: b for a, (b, _) in self.snapshot()[0].items()}
+        expected = dict(before)
+        for one in (leg, self.pair[leg]):
+            _, a, b, m = self.done[one]
+            expected[a], expected[b] = expected[a] + m, expected[b] - m
+        self.reverse(leg, "转错了")
+        assert {a: b for a, (b, _) in self.snapshot()[0].items()} == expected
 
     @rule(payer=members, payee=members, minutes=MINUTES)
     def transfer_then_reverse(self, payer: int, payee: int, minutes: int) -> None:
@@ -340,7 +374,23 @@ class Ledger(RuleBasedStateMachine):
                 )
             ).all()
             moves = conn.execute(select(func.count()).select_from(transfers)).scalar_one()
+            pairs = dict(
+                conn.execute(
+                    select(transfers.c.id, transfers.c.pair).where(transfers.c.pair.is_not(None))
+                ).all()
+            )
+            clearing = {
+                (row.bank_id, row.peer_bank_id): row.balance
+                for row in conn.execute(
+                    select(accounts.c.bank_id, accounts.c.peer_bank_id, accounts.c.balance).where(
+                        accounts.c.kind == "clearing"
+                    )
+                )
+            }
         assert legs == []
+        assert pairs == self.pair
+        for (bank, peer), held in clearing.items():
+            assert held == -clearing.get((peer, bank), 0), "clearing accounts apart"
         assert moves == len(self.done)
         assert stored == {a: (self.balance[a], self.floor[a], self.status[a]) for a in self.balance}
         for balance, floor, _ in stored.values():

@@ -69,8 +69,10 @@ def upgrade() -> None:
         sa.Column("memo", sa.Text, nullable=False, server_default=""),
         sa.Column("case_ref", sa.String(20)),
         _fk("tb_transfers", "reverses", "tb_transfers"),
+        _fk("tb_transfers", "pair", "tb_transfers"),
         sa.PrimaryKeyConstraint("id", name="pk_tb_transfers"),
         sa.UniqueConstraint("reverses", name="uq_tb_transfers_reverses"),
+        sa.UniqueConstraint("pair", name="uq_tb_transfers_pair"),
         sa.CheckConstraint("minutes > 0", name="ck_tb_transfers_positive"),
         sa.CheckConstraint("from_account <> to_account", name="ck_tb_transfers_two_accounts"),
         sa.CheckConstraint(
