@@ -249,7 +249,7 @@ def test_enable_and_disable_keep_the_layout_migrate_and_keep_the_branch(
         assert enabled_in(path) == expected
         assert outside_array(path.read_text(encoding="utf-8")) == outside_array(original)
         status = timebank()
-        assert (status["current"], status["head"]) == ("timebank_0002", "timebank_0002")
+        assert (status["current"], status["head"]) == ("timebank_0003", "timebank_0003")
         assert status["enabled"] is ("timebank" in expected)
         assert run("area", "tree").exit_code == 0  # current for what is enabled
 

@@ -27,7 +27,7 @@ from community365.district import District
 BUNDLED = ("timebank", "elder_meals", "red_property")
 # Each bundled plugin's revisions, oldest first.
 REVISIONS = {
-    "timebank": ["timebank_0001", "timebank_0002"],
+    "timebank": ["timebank_0001", "timebank_0002", "timebank_0003"],
     "elder_meals": ["elder_meals_0001"],
     "red_property": ["red_property_0001"],
 }
@@ -70,7 +70,7 @@ def test_status_and_upgrade_in_text_and_json(
     table = run("db", "status").stdout.splitlines()
     assert table[0].split() == ["branch", "enabled", "current", "head", "pending"]
     assert table[1].split() == ["community365", "yes", core["head"], core["head"], "0"]
-    assert ["timebank", "no", "-", "timebank_0002", "2"] in [line.split() for line in table]
+    assert ["timebank", "no", "-", "timebank_0003", "3"] in [line.split() for line in table]
 
     assert run("db", "upgrade").stdout == f"community365: up to date at {core['head']}\n"
     assert json.loads(run("db", "upgrade", "--json").stdout) == [
@@ -88,7 +88,7 @@ def test_status_and_upgrade_in_text_and_json(
     assert json.loads(upgraded.stdout)[1] == {
         "label": "timebank",
         "from": None,
-        "to": "timebank_0002",
+        "to": "timebank_0003",
         "applied": REVISIONS["timebank"],
     }
     assert status_json(run)["timebank"]["up_to_date"] is True

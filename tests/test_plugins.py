@@ -287,7 +287,7 @@ def test_broken_plugins_in_the_cli(site: FakeSite, sqlite_district: Path) -> Non
 
     upgraded = c365(root, "db", "upgrade")
     assert upgraded.exit_code == 0, upgraded.output
-    assert "timebank: empty -> timebank_0002" in upgraded.stdout
+    assert "timebank: empty -> timebank_0003" in upgraded.stdout
     warnings = upgraded.stderr.splitlines()
     assert warnings == [
         "warning: plugin 'badimport' cannot be imported: ModuleNotFoundError: "

@@ -19,14 +19,14 @@ from community365_timebank.cli_shared import (
 # -- earning ------------------------------------------------------------------------------------
 
 
-def pending_json(record: earning.Pending, tz: dt.tzinfo, reversed_: bool = False) -> dict[str, Any]:
+def pending_json(record: earning.Pending, tz: dt.tzinfo) -> dict[str, Any]:
     def local(moment: dt.datetime | None) -> str | None:
         return None if moment is None else moment.astimezone(tz).isoformat(timespec="minutes")
 
     return {
         "case_ref": record.case_ref,
         "volunteer_account": record.volunteer_account,
-        "payer_account": None if record.note.startswith(earning.NO_PAYER) else record.payer_account,
+        "payer_account": record.payer_account,
         "minutes": record.minutes,
         "hours": ledger.hours(record.minutes),
         "claimed_minutes": record.claimed_minutes,
@@ -38,7 +38,6 @@ def pending_json(record: earning.Pending, tz: dt.tzinfo, reversed_: bool = False
         "decided_by": record.decided_by,
         "decided_at": local(record.decided_at),
         "transfer_id": record.transfer_id,
-        "reversed": reversed_,
         "note": record.note,
     }
 
@@ -47,7 +46,7 @@ def pending_json(record: earning.Pending, tz: dt.tzinfo, reversed_: bool = False
 @click.option("--bank", metavar="AREA", help="Only the bank of this community code.")
 @click.option(
     "--status",
-    type=click.Choice(["pending", "verified", "rejected", "all"]),
+    type=click.Choice(["pending", "verified", "rejected", "reversed", "all"]),
     default="pending",
     show_default=True,
 )
@@ -66,12 +65,12 @@ def pending_cmd(state: CliState, bank: str | None, status: str, as_json: bool) -
             a: accounts.get(conn, a).holder()
             for r in found
             for a in (r.volunteer_account, r.payer_account)
+            if a is not None
         }
-        undone = {r.case_ref for r in found if earning.is_reversed(conn, r)}
-    rows = [pending_json(r, district.tz, r.case_ref in undone) for r in found]
+    rows = [pending_json(r, district.tz) for r in found]
 
     def payer(r: earning.Pending) -> str:
-        return "nobody yet" if r.note.startswith(earning.NO_PAYER) else names[r.payer_account]
+        return "nobody yet" if r.payer_account is None else names[r.payer_account]
 
     def table() -> None:
         emit_table(
@@ -83,7 +82,7 @@ def pending_cmd(state: CliState, bank: str | None, status: str, as_json: bool) -
                     names[r.volunteer_account],
                     ledger.hours(r.minutes),
                     payer(r),
-                    f"{r.status}, reversed" if r.case_ref in undone else r.status,
+                    r.status,
                 )
                 for r in found
             ],

@@ -11,8 +11,9 @@ stored with the transfer): with ``payer = "pool"`` always the bank's pool. Other
 helped resident's own account when they are a member of the same bank, old enough to use
 their hours (``own_use_min_age``) and holding them; else the pool when they are a
 priority elder (a tag in ``pool_pays_for_tags``, or aged ``pool_pays_from_age`` or more
-on the day served); else nobody: the record stays pending with the reason in its note,
-and verification is refused with that reason until the recipient can pay or qualifies.
+on the day served); else nobody: the record stays pending with no payer (NULL) and the
+reason in its note, and verification is refused with that reason until the recipient can
+pay or qualifies.
 
 Verification is the second check against fraud: the recipient's confirmation (the actor
 must be the recipient, named by ID number or ``HOUSEHOLD/NAME``) or a coordinator's
@@ -23,7 +24,7 @@ of the case (the credit is then no more than they show). It writes the ``earn`` 
 a credit that takes the account above ``storage_cap_hours`` gives the excess to the pool
 as a ``surplus`` transfer in the same transaction. Rejection closes the record without a
 transfer. A record is decided once; :func:`reverse_earning` undoes a verified one (both
-transfers, in one transaction).
+transfers, in one transaction) and sets its status to "reversed".
 
 Every write path takes the write lock (:func:`ledger.write_lock`) before its first read.
 """
@@ -34,9 +35,8 @@ import datetime as dt
 from typing import Literal
 
 import attrs
-from sqlalchemy import exists, func, insert, or_, select, update
+from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.engine import Connection
-from sqlalchemy.sql.elements import ColumnElement
 
 from community365 import CaseView, Context
 from community365.cli.periods import check_day
@@ -55,10 +55,7 @@ from community365_timebank.tables import pending, transfers
 
 VerifiedAs = Literal["recipient", "coordinator"]
 
-#: The note of a record nobody is to pay yet starts with this (see :func:`choose_payer`).
-NO_PAYER = "no payer yet: "
-#: A reversed earning keeps status "verified" (the status constraint knows no "reversed");
-#: its note gets this, and :func:`is_reversed` tells from the ledger.
+#: The human-readable mark a reversal adds to the record's note (the status says it).
 REVERSED = "冲正 reversed"
 
 
@@ -69,7 +66,7 @@ class Pending:
     id: int
     case_ref: str
     volunteer_account: int
-    payer_account: int
+    payer_account: int | None  # None: nobody is to pay yet (the note says why)
     minutes: int
     status: str
     claimed_minutes: int | None = None
@@ -100,23 +97,6 @@ def _audit(ctx: Context, action: str, subject: str, detail: str) -> None:
             at=ctx.now, actor=ctx.actor, action=action, subject=subject, detail=detail
         )
     )
-
-
-def _reversed_clause() -> ColumnElement[bool]:
-    """True for a record whose earn transfer was reversed (by :func:`reverse_earning`)."""
-    return exists().where(
-        transfers.c.reverses == pending.c.transfer_id, pending.c.transfer_id.is_not(None)
-    )
-
-
-def is_reversed(conn: Connection, record: Pending) -> bool:
-    """Whether the record's earning was reversed: its earn transfer has a reversal."""
-    if record.transfer_id is None:
-        return False
-    found = conn.execute(
-        select(transfers.c.id).where(transfers.c.reverses == record.transfer_id)
-    ).first()
-    return found is not None
 
 
 def get_pending(conn: Connection, case_ref: str) -> Pending:
@@ -276,7 +256,6 @@ def record(
             pending.c.served_on == day,
             pending.c.status.in_(("pending", "verified")),
             pending.c.case_ref != case.ref,
-            ~_reversed_clause(),
         )
     ).scalar_one()
     credit = min(minutes, settings.daily_cap_minutes - int(used))
@@ -285,12 +264,11 @@ def record(
         _audit(ctx, "timebank.not_recorded", case.ref, detail)
         return None
     choice = choose_payer(conn, settings, case.reporter_id, earner, credit, day)
-    # payer_account cannot be empty: nobody-yet keeps the pool there, and says so in the note
-    payer = choice.account or accounts.pool_account(conn, earner.bank_id)
+    payer = choice.account  # None: nobody pays yet; the note says why
     values = {
         "volunteer_account": earner.id,
-        "payer_account": payer.id,
-        "note": "" if choice.account else NO_PAYER + choice.reason,
+        "payer_account": None if payer is None else payer.id,
+        "note": "" if payer is not None else choice.reason,
         "minutes": credit,
         "claimed_minutes": case.minutes_spent,
         "served_on": day,
@@ -302,9 +280,10 @@ def record(
     else:
         conn.execute(update(pending).where(pending.c.id == existing.id).values(**values))
     capped = f" (capped from {ledger.hours(minutes)})" if credit < minutes else ""
-    detail = f"{ledger.hours(credit)}{capped} for #{earner.id}, to be paid by #{payer.id}"
-    if choice.account is None:
-        detail = f"{ledger.hours(credit)}{capped} for #{earner.id}, {NO_PAYER}{choice.reason}"
+    paid_by = f"no payer yet: {choice.reason}"
+    if payer is not None:
+        paid_by = f"to be paid by #{payer.id}"
+    detail = f"{ledger.hours(credit)}{capped} for #{earner.id}, {paid_by}"
     _audit(ctx, "timebank.pending", case.ref, detail)
     return get_pending(conn, case.ref)
 
@@ -520,9 +499,9 @@ def reject(ctx: Context, case_ref: str, reason: str) -> Pending:
 def reverse_earning(ctx: Context, case_ref: str, reason: str) -> list[ledger.Transfer]:
     """Undo a verified earning (冲正): reverse its ``surplus`` transfer (if any) and its
     ``earn`` transfer, in this transaction, so the volunteer is back where they were, and
-    mark the record (status stays "verified": its note records the reversal and
-    :func:`is_reversed` tells; it no longer counts toward the daily cap). Refused (nothing
-    written) for a record not verified, one reversed already, or when the volunteer has
+    set the record's status to "reversed" (its note records the reason; it no longer
+    counts toward the daily cap). Refused (nothing written) for a record not verified,
+    one reversed already, or when the volunteer has
     spent the hours meanwhile (the ledger's floor). Returns the reversing transfers."""
     reason = reason.strip()
     if not reason:
@@ -530,12 +509,12 @@ def reverse_earning(ctx: Context, case_ref: str, reason: str) -> list[ledger.Tra
     conn = ctx.connection
     ledger.write_lock(conn)  # before the first read (SQLite)
     record = get_pending(conn, case_ref)
+    if record.status == "reversed":
+        raise UsageError(f"the earning of case {case_ref} was already reversed")
     if record.status != "verified" or record.transfer_id is None:
         raise UsageError(
             f"the hours of case {case_ref} are {record.status}: only verified hours are reversed"
         )
-    if is_reversed(conn, record):
-        raise UsageError(f"the earning of case {case_ref} was already reversed")
     made = conn.execute(
         select(transfers.c.id, transfers.c.kind).where(
             transfers.c.case_ref == case_ref, transfers.c.kind.in_(("earn", "surplus"))
@@ -552,7 +531,13 @@ def reverse_earning(ctx: Context, case_ref: str, reason: str) -> list[ledger.Tra
     done = [ledger.reverse(ctx, t.id, reason) for t in order if t.id not in undone]
     mark = f"{REVERSED} {ctx.now.astimezone(ctx.tz):%Y-%m-%d %H:%M} by {ctx.actor}: {reason}"
     note = f"{record.note}; {mark}" if record.note else mark
-    conn.execute(update(pending).where(pending.c.id == record.id).values(note=note))
+    marked = conn.execute(
+        update(pending)
+        .where(pending.c.id == record.id, pending.c.status == "verified")
+        .values(status="reversed", note=note)
+    ).rowcount
+    if marked != 1:
+        raise UsageError(f"the earning of case {case_ref} was reversed meanwhile")
     detail = ", ".join(f"{t.reverses} by {t.id}" for t in done)
     _audit(ctx, "timebank.reverse_earning", case_ref, f"{detail}: {reason}")
     return done

@@ -29,6 +29,8 @@ metadata = MetaData(naming_convention=NAMING)
 
 ACCOUNT_KINDS = ("member", "pool", "team", "clearing")
 ACCOUNT_STATUSES = ("active", "frozen", "closed")
+#: A verified record whose earning was reversed (冲正) becomes "reversed".
+PENDING_STATUSES = ("pending", "verified", "rejected", "reversed")
 TRANSFER_KINDS = ("earn", "spend", "gift", "donate", "surplus", "clear", "reverse")
 
 banks = Table(
@@ -108,7 +110,8 @@ pending = Table(
     Column("id", Integer, primary_key=True),
     Column("case_ref", String(20), nullable=False, unique=True),
     Column("volunteer_account", ForeignKey("tb_accounts.id"), nullable=False),
-    Column("payer_account", ForeignKey("tb_accounts.id"), nullable=False),
+    # Who pays: NULL while nobody is to pay yet (the note says why).
+    Column("payer_account", ForeignKey("tb_accounts.id")),
     Column("minutes", Integer, nullable=False),
     Column("signed_in", UTCDateTime),
     Column("signed_out", UTCDateTime),
@@ -126,7 +129,9 @@ pending = Table(
     Column("verified_as", String(12)),
     Column("note", Text, nullable=False, server_default=""),
     CheckConstraint("minutes > 0", name="positive"),
-    CheckConstraint("status IN ('pending', 'verified', 'rejected')", name="status"),
+    CheckConstraint(
+        "status IN ({})".format(", ".join(f"'{s}'" for s in PENDING_STATUSES)), name="status"
+    ),
     Index("ix_tb_pending_volunteer_day", "volunteer_account", "served_on"),
 )
 

@@ -17,7 +17,8 @@ Team T1 has a help duty (B) on 划船社区. The clock stands at FIXED_NOW (10:0
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from cases_fixtures import (
@@ -33,7 +34,7 @@ from cases_fixtures import (
     build,
 )
 from conftest import FIXED_NOW
-from sqlalchemy import func, select
+from sqlalchemy import Connection, func, select, text
 
 from community365 import PersonRef
 from community365.config import edit
@@ -50,6 +51,7 @@ from community365.registry.households import HouseholdRecord, add_household
 from community365.registry.idcard import make_id_number
 from community365.registry.people import add_person, parse_person
 from community365_timebank import accounts, ledger
+from community365_timebank.migrations.versions import timebank_0003_immutable as immutable
 from community365_timebank.tables import entries
 
 SMALL_B = "3302120010010102"
@@ -170,3 +172,16 @@ def help_request(
         **kw,
     )
     return submitted.case.ref
+
+
+@contextmanager
+def ledger_unguarded(conn: Connection) -> Iterator[None]:
+    """Inside, the triggers that keep entries and transfers immutable (timebank_0003) are
+    dropped, for tests that clear the tables or tamper with the ledger on purpose; they are
+    put back on leaving, in the same transaction."""
+    dialect = conn.dialect.name
+    for statement in immutable.downgrade_sql(dialect):
+        conn.execute(text(statement))
+    yield
+    for statement in immutable.upgrade_sql(dialect):
+        conn.execute(text(statement))

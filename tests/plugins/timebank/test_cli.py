@@ -207,6 +207,20 @@ def test_case_stats_show_the_time_bank_figures(c365: Callable[..., Result]) -> N
     assert "timebank  服务时数" in ok(c365("case", "stats"))
 
 
+def test_hours_nobody_pays_yet_through_the_cli(c365: Callable[..., Result]) -> None:
+    ok(c365("timebank", "join", "VA"))
+    ref = serve(c365, SHI_ID, "VA", 60)  # 史永康 (70): not a member, not a priority elder
+    (waiting,) = data(c365("timebank", "pending", "--json"))
+    assert (waiting["case_ref"], waiting["status"], waiting["payer_account"]) == (
+        ref,
+        "pending",
+        None,
+    )
+    assert "史永康 is neither a member paying their own help" in waiting["note"]
+    assert "nobody yet" in ok(c365("timebank", "pending"))
+    refused(c365("timebank", "verify", ref), "nobody pays these hours")
+
+
 def test_gifts_and_family_through_the_cli(c365: Callable[..., Result]) -> None:
     for who in ("VA", SHI_ID, WANG_ID):
         ok(c365("timebank", "join", who))
@@ -412,7 +426,12 @@ def test_reversing_an_earning_through_the_cli_reverses_its_surplus(
     assert data(c365("timebank", "balance", "VA", "--json"))["balance_minutes"] == 570
     assert data(c365("timebank", "balance", f"pool:{COMMUNITY}", "--json"))["balance"] == "-9:30"
     (record,) = data(c365("timebank", "pending", "--status", "all", "--json"))
+    assert record["status"] == "reversed"
     assert "冲正 reversed" in record["note"] and "核实有误" in record["note"]
+    assert data(c365("timebank", "pending", "--status", "verified", "--json")) == []
+    (listed,) = data(c365("timebank", "pending", "--status", "reversed", "--json"))
+    assert listed["case_ref"] == ref
+    assert "reversed" in ok(c365("timebank", "pending", "--status", "reversed"))
     refused(
         c365("timebank", "reverse", str(surplus["id"]), "--reason", "again"), "already reversed"
     )

@@ -243,7 +243,7 @@ def test_the_pool_pays_only_for_priority_elders(make_district: Callable[..., Dis
     office = desk(district)
     ref = served(office, SHI_ID, "VA", 60)  # 史永康, 70, not a member, no tag
     (row,) = records(district)
-    assert row["status"] == "pending" and row["note"].startswith(earning.NO_PAYER)
+    assert (row["status"], row["payer_account"]) == ("pending", None)  # nobody pays yet
     assert "史永康 is neither a member paying their own help (not a member)" in row["note"]
     with pytest.raises(UsageError, match=f"case {ref}: nobody pays these hours: 史永康 is"):
         verify(district, ref)
@@ -435,10 +435,10 @@ def test_reversing_an_earning_undoes_its_surplus_and_frees_the_day(
     assert (balance(district, "VA"), balance(district, POOL)) == (570, -570)
     row = records(district)[0]
     assert (
-        row["status"] == "verified" and "冲正 reversed" in row["note"] and "核实有误" in row["note"]
+        row["status"] == "reversed" and "冲正 reversed" in row["note"] and "核实有误" in row["note"]
     )
     with district.engine.connect() as conn:
-        assert earning.is_reversed(conn, earning.get_pending(conn, ref))
+        assert earning.get_pending(conn, ref).status == "reversed"
     with district.begin() as ctx, pytest.raises(UsageError, match="already reversed"):
         earning.reverse_earning(ctx, ref, "again")
     with district.begin() as ctx, pytest.raises(UsageError, match="already reversed"):
@@ -458,7 +458,9 @@ def test_an_earning_already_spent_is_not_reversed(tb: District) -> None:
         giving.donate(ctx, "VA", 30)
     with tb.begin() as ctx, pytest.raises(ledger.LedgerError, match="below 0:00"):
         earning.reverse_earning(ctx, ref, "核实有误")
-    assert balance(tb, "VA") == 30 and "reversed" not in records(tb)[0]["note"]
+    row = records(tb)[0]
+    assert balance(tb, "VA") == 30 and "reversed" not in row["note"]
+    assert row["status"] == "verified"
     with tb.begin() as ctx, pytest.raises(UsageError, match="only verified hours are reversed"):
         earning.reverse_earning(ctx, served(desk(tb), WANG_ID, "VA", 30), "x")
 

@@ -27,6 +27,8 @@ from community365_timebank import ledger, tables
 from community365_timebank.ledger import Difference, LedgerError
 from community365_timebank.tables import accounts, entries, transfers
 
+from .tb_world import ledger_unguarded
+
 NOW = dt.datetime(2026, 11, 25, 2, 0, tzinfo=dt.UTC)  # the district fixture's clock
 
 
@@ -476,6 +478,67 @@ def test_reconcile_finds_clearing_accounts_that_do_not_cancel(
     assert "must cancel" in found[0].describe()
 
 
+def test_the_database_refuses_to_edit_or_delete_entries_and_transfers(
+    tb: District, banks: tuple[int, int]
+) -> None:
+    """timebank_0003's triggers: raw SQL cannot UPDATE or DELETE an entry, DELETE a
+    transfer or UPDATE any of its columns but ``pair`` (nor TRUNCATE on PostgreSQL), while
+    the whole ledger (transfers, reversals, cross-bank pairs and their reversal) works."""
+    first, second = banks
+    the_pool, wang, li = pool(tb, first), member(tb, first, 1), member(tb, first, 2)
+    zhao = member(tb, second, 1)
+    move(tb, "earn", the_pool, wang, 240)
+    gift = move(tb, "gift", wang, li, 60)
+    with tb.begin() as ctx:
+        ledger.reverse(ctx, gift.id, "录入错误")
+        out_leg, in_leg = ledger.transfer_across(ctx, wang, zhao, 30, kind="gift")
+    with tb.begin() as ctx:
+        back = ledger.reverse(ctx, in_leg.id, "重复记录")
+    assert isinstance(back, tuple)
+    with tb.engine.connect() as conn:
+        assert ledger.get_transfer(conn, out_leg.id).pair == in_leg.id
+        assert ledger.get_transfer(conn, back[0].id).pair == back[1].id
+        assert ledger.reconcile(conn) == []
+        where = entries.c.transfer_id == gift.id
+        entry = conn.execute(select(entries.c.id).where(where)).scalars().first()
+    before, stored = counts(tb), balances(tb)
+    assert before == (7, 14)  # earn, gift, its reversal, two legs, their two reversals
+
+    refused = [
+        ("UPDATE tb_entries SET balance_after = balance_after + 1 WHERE id = :id", entry),
+        ("UPDATE tb_entries SET minutes = minutes WHERE id = :id", entry),
+        ("DELETE FROM tb_entries WHERE id = :id", entry),
+        ("DELETE FROM tb_transfers WHERE id = :id", gift.id),
+        *(
+            (f"UPDATE tb_transfers SET {column.name} = {column.name} WHERE id = :id", gift.id)
+            for column in transfers.c
+            if column.name != "pair"
+        ),
+    ]
+    if tb.engine.dialect.name == "postgresql":
+        refused += [("TRUNCATE tb_entries", 0), ("TRUNCATE tb_transfers CASCADE", 0)]
+    for sql, row in refused:
+        with pytest.raises(IntegrityError, match="immutable"), tb.begin() as ctx:
+            ctx.connection.execute(text(sql), {"id": row})
+    # What the ledger itself updates stays updatable: a leg's pair, an account's balance.
+    with tb.begin() as ctx:
+        done = ctx.connection.execute(
+            text("UPDATE tb_transfers SET pair = pair WHERE id = :id"), {"id": out_leg.id}
+        )
+        assert done.rowcount == 1
+        ctx.connection.execute(text("UPDATE tb_accounts SET balance = balance"))
+    assert (counts(tb), balances(tb)) == (before, stored)
+    with tb.engine.connect() as conn:
+        assert ledger.reconcile(conn) == []
+    # The ledger goes on after the refusals.
+    move(tb, "spend", wang, the_pool, 15)
+    with tb.begin() as ctx:
+        ledger.transfer_across(ctx, wang, zhao, 15, kind="gift")
+    with tb.engine.connect() as conn:
+        assert ledger.reconcile(conn) == []
+    assert counts(tb) == (10, 20)
+
+
 def test_reconcile_finds_broken_transfers_chains_and_pairs(
     tb: District, banks: tuple[int, int]
 ) -> None:
@@ -491,7 +554,8 @@ def test_reconcile_finds_broken_transfers_chains_and_pairs(
         assert ledger.reconcile(conn) == []
 
     def tamper(sql: str, **params: int) -> list[Difference]:
-        with tb.begin() as ctx:
+        # The database refuses this (timebank_0003): its triggers are lifted for it.
+        with tb.begin() as ctx, ledger_unguarded(ctx.connection):
             ctx.connection.execute(text(sql), params)
         with tb.engine.connect() as conn:
             return ledger.reconcile(conn)

@@ -44,6 +44,8 @@ from community365_timebank import ledger, tables
 from community365_timebank.ledger import LedgerError
 from community365_timebank.tables import accounts, entries, transfers
 
+from .tb_world import ledger_unguarded
+
 MINUTES = st.one_of(st.sampled_from([15, 30, 45, 60, 90]), st.integers(1, 300))
 FLOORS = st.sampled_from([0, 0, -60, -120])  # a new member may get a small overdraft
 REASONS = st.sampled_from(["录入错误", "重复记录", "  "])  # the last one is blank
@@ -81,8 +83,9 @@ class Ledger(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         with self.district.begin() as ctx:
-            for table in reversed(tables.metadata.sorted_tables):
-                ctx.connection.execute(delete(table))
+            with ledger_unguarded(ctx.connection):  # entries and transfers are immutable
+                for table in reversed(tables.metadata.sorted_tables):
+                    ctx.connection.execute(delete(table))
             self.banks = [ledger.open_bank(ctx, area) for area in self.communities]
             self.pools = [ledger.pool_of(ctx.connection, bank) for bank in self.banks]
         # The model.

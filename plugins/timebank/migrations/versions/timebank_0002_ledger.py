@@ -99,7 +99,7 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer, primary_key=True),
         sa.Column("case_ref", sa.String(20), nullable=False),
         _fk("tb_pending", "volunteer_account", "tb_accounts", nullable=False),
-        _fk("tb_pending", "payer_account", "tb_accounts", nullable=False),
+        _fk("tb_pending", "payer_account", "tb_accounts"),
         sa.Column("minutes", sa.Integer, nullable=False),
         sa.Column("signed_in", sa.DateTime),
         sa.Column("signed_out", sa.DateTime),
@@ -117,7 +117,8 @@ def upgrade() -> None:
         sa.UniqueConstraint("case_ref", name="uq_tb_pending_case_ref"),
         sa.CheckConstraint("minutes > 0", name="ck_tb_pending_positive"),
         sa.CheckConstraint(
-            "status IN ('pending', 'verified', 'rejected')", name="ck_tb_pending_status"
+            "status IN ('pending', 'verified', 'rejected', 'reversed')",
+            name="ck_tb_pending_status",
         ),
     )
     op.create_index("ix_tb_pending_volunteer_day", "tb_pending", ["volunteer_account", "served_on"])
