@@ -174,8 +174,14 @@ class District:
         return Pipeline(self, ctx)
 
     def audit(self, ctx: Context, action: str, subject: str = "", detail: str = "") -> None:
-        ctx.connection.execute(
-            insert(audit_log).values(
-                at=ctx.now, actor=ctx.actor, action=action, subject=subject, detail=detail
-            )
+        audit(ctx, action, subject, detail)
+
+
+def audit(ctx: Context, action: str, subject: str = "", detail: str = "") -> None:
+    """Record in the audit log, in ``ctx``'s unit of work, that ``ctx.actor`` did ``action``
+    (plugins call it for their own writes)."""
+    ctx.connection.execute(
+        insert(audit_log).values(
+            at=ctx.now, actor=ctx.actor, action=action, subject=subject, detail=detail
         )
+    )

@@ -40,7 +40,8 @@ from sqlalchemy.engine import Connection
 
 from community365 import CaseView, Context
 from community365.cli.periods import check_day
-from community365.db.schema import audit_log, cases, handlers, persons
+from community365.db.schema import cases, handlers, persons
+from community365.district import audit
 from community365.errors import NotFound, UsageError
 from community365.registry.people import age_on, get_person
 from community365.registry.tags import tags_of
@@ -89,14 +90,6 @@ class Verified:
     pending: Pending
     earned: ledger.Transfer
     surplus: ledger.Transfer | None = None
-
-
-def _audit(ctx: Context, action: str, subject: str, detail: str) -> None:
-    ctx.connection.execute(
-        insert(audit_log).values(
-            at=ctx.now, actor=ctx.actor, action=action, subject=subject, detail=detail
-        )
-    )
 
 
 def get_pending(conn: Connection, case_ref: str) -> Pending:
@@ -238,7 +231,7 @@ def record(
     if earner is None or earner.status != "active":
         return None
     if earner.person_id is not None and earner.person_id == case.reporter_id:
-        _audit(ctx, "timebank.not_recorded", case.ref, "the volunteer helped themselves")
+        audit(ctx, "timebank.not_recorded", case.ref, "the volunteer helped themselves")
         return None
     minutes = round_minutes(case.minutes_spent, settings.round_to_minutes)
     if minutes == 0:
@@ -261,7 +254,7 @@ def record(
     credit = min(minutes, settings.daily_cap_minutes - int(used))
     if credit <= 0:
         detail = f"daily cap of {ledger.hours(settings.daily_cap_minutes)} reached on {day}"
-        _audit(ctx, "timebank.not_recorded", case.ref, detail)
+        audit(ctx, "timebank.not_recorded", case.ref, detail)
         return None
     choice = choose_payer(conn, settings, case.reporter_id, earner, credit, day)
     payer = choice.account  # None: nobody pays yet; the note says why
@@ -284,7 +277,7 @@ def record(
     if payer is not None:
         paid_by = f"to be paid by #{payer.id}"
     detail = f"{ledger.hours(credit)}{capped} for #{earner.id}, {paid_by}"
-    _audit(ctx, "timebank.pending", case.ref, detail)
+    audit(ctx, "timebank.pending", case.ref, detail)
     return get_pending(conn, case.ref)
 
 
@@ -539,7 +532,7 @@ def reverse_earning(ctx: Context, case_ref: str, reason: str) -> list[ledger.Tra
     if marked != 1:
         raise UsageError(f"the earning of case {case_ref} was reversed meanwhile")
     detail = ", ".join(f"{t.reverses} by {t.id}" for t in done)
-    _audit(ctx, "timebank.reverse_earning", case_ref, f"{detail}: {reason}")
+    audit(ctx, "timebank.reverse_earning", case_ref, f"{detail}: {reason}")
     return done
 
 
