@@ -34,10 +34,11 @@ from cases_fixtures import (
     build,
 )
 from conftest import FIXED_NOW
-from sqlalchemy import Connection, func, select, text
+from sqlalchemy import Connection, func, insert, select, text
 
 from community365 import PersonRef
 from community365.config import edit
+from community365.db.schema import areas
 from community365.district import District
 from community365.registry.areas import add_area
 from community365.registry.handlers import (
@@ -185,3 +186,25 @@ def ledger_unguarded(conn: Connection) -> Iterator[None]:
     yield
     for statement in immutable.upgrade_sql(dialect):
         conn.execute(text(statement))
+
+
+def add_communities(district: District, count: int = 2) -> list[int]:
+    """A street under the district's root area and ``count`` communities in it; their ids."""
+    with district.begin() as ctx:
+        conn = ctx.connection
+        root = conn.execute(select(areas.c.id).where(areas.c.code == "330212")).scalar_one()
+        street = conn.execute(
+            insert(areas)
+            .values(code="330212001", name="百丈街道", level="street", parent_id=root)
+            .returning(areas.c.id)
+        ).scalar_one()
+        return [
+            conn.execute(
+                insert(areas)
+                .values(
+                    code=f"330212001{n:03d}", name=f"社区{n}", level="community", parent_id=street
+                )
+                .returning(areas.c.id)
+            ).scalar_one()
+            for n in range(1, count + 1)
+        ]

@@ -15,19 +15,18 @@ from typing import Any
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import func, insert, inspect, select, text
+from sqlalchemy import func, inspect, select, text
 from sqlalchemy.exc import IntegrityError
 
 from community365.config import set_enabled
 from community365.db import schema
-from community365.db.schema import areas
 from community365.district import District
 from community365.errors import NotFound
 from community365_timebank import ledger, tables
 from community365_timebank.ledger import Difference, LedgerError
 from community365_timebank.tables import accounts, entries, transfers
 
-from .tb_world import ledger_unguarded
+from .tb_world import add_communities, ledger_unguarded
 
 NOW = dt.datetime(2026, 11, 25, 2, 0, tzinfo=dt.UTC)  # the district fixture's clock
 
@@ -38,28 +37,6 @@ def tb(make_district: Callable[..., District]) -> Iterator[District]:
     district = make_district(enabled=("timebank",))
     yield district
     district.engine.dispose()
-
-
-def add_communities(district: District, count: int = 2) -> list[int]:
-    """A street under the district's root area and ``count`` communities in it."""
-    with district.begin() as ctx:
-        conn = ctx.connection
-        root = conn.execute(select(areas.c.id).where(areas.c.code == "330212")).scalar_one()
-        street = conn.execute(
-            insert(areas)
-            .values(code="330212001", name="百丈街道", level="street", parent_id=root)
-            .returning(areas.c.id)
-        ).scalar_one()
-        return [
-            conn.execute(
-                insert(areas)
-                .values(
-                    code=f"330212001{n:03d}", name=f"社区{n}", level="community", parent_id=street
-                )
-                .returning(areas.c.id)
-            ).scalar_one()
-            for n in range(1, count + 1)
-        ]
 
 
 @pytest.fixture

@@ -23,13 +23,14 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import func, select, text
 
-from community365.db.schema import areas
 from community365.district import District
 from community365_timebank import ledger
 from community365_timebank.ledger import LedgerError, Transfer
 from community365_timebank.tables import accounts, entries, transfers
+
+from .tb_world import add_communities
 
 THREADS = {"postgresql": 8, "sqlite": 4}
 CALLS = {"postgresql": 50, "sqlite": 30}
@@ -48,25 +49,9 @@ def postgresql_only(district: District) -> None:
 
 
 def open_banks(district: District, count: int) -> list[int]:
+    communities = add_communities(district, count)
     with district.begin() as ctx:
-        conn = ctx.connection
-        root = conn.execute(select(areas.c.id).where(areas.c.code == "330212")).scalar_one()
-        street = conn.execute(
-            insert(areas)
-            .values(code="330212001", name="百丈街道", level="street", parent_id=root)
-            .returning(areas.c.id)
-        ).scalar_one()
-        banks = []
-        for n in range(1, count + 1):
-            area = conn.execute(
-                insert(areas)
-                .values(
-                    code=f"330212001{n:03d}", name=f"社区{n}", level="community", parent_id=street
-                )
-                .returning(areas.c.id)
-            ).scalar_one()
-            banks.append(ledger.open_bank(ctx, area))
-        return banks
+        return [ledger.open_bank(ctx, area) for area in communities]
 
 
 def members(district: District, bank: int, floors: list[int], start: int) -> list[int]:

@@ -36,40 +36,18 @@ from hypothesis.stateful import (
     rule,
     run_state_machine_as_test,
 )
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, select
 
-from community365.db.schema import areas
 from community365.district import District
 from community365_timebank import ledger, tables
 from community365_timebank.ledger import LedgerError
 from community365_timebank.tables import accounts, entries, transfers
 
-from .tb_world import ledger_unguarded
+from .tb_world import add_communities, ledger_unguarded
 
 MINUTES = st.one_of(st.sampled_from([15, 30, 45, 60, 90]), st.integers(1, 300))
 FLOORS = st.sampled_from([0, 0, -60, -120])  # a new member may get a small overdraft
 REASONS = st.sampled_from(["录入错误", "重复记录", "  "])  # the last one is blank
-
-
-def add_communities(district: District) -> list[int]:
-    with district.begin() as ctx:
-        conn = ctx.connection
-        root = conn.execute(select(areas.c.id).where(areas.c.code == "330212")).scalar_one()
-        street = conn.execute(
-            insert(areas)
-            .values(code="330212001", name="百丈街道", level="street", parent_id=root)
-            .returning(areas.c.id)
-        ).scalar_one()
-        return [
-            conn.execute(
-                insert(areas)
-                .values(
-                    code=f"330212001{n:03d}", name=f"社区{n}", level="community", parent_id=street
-                )
-                .returning(areas.c.id)
-            ).scalar_one()
-            for n in (1, 2)
-        ]
 
 
 class Ledger(RuleBasedStateMachine):
