@@ -193,3 +193,21 @@ def draft(layout: Layout, i: int, received_at: dt.datetime) -> object:
         area_code=layout.small_grids[i % len(layout.small_grids)],
         contact=f"路人{i} 139{i:08d}",
     )
+
+
+def check_empty(url: str, wipe: bool) -> None:
+    """Refuse a PostgreSQL database that has tables, unless ``wipe`` (drop its public schema)."""
+    from sqlalchemy import inspect, text
+
+    from community365.db.engine import make_engine
+
+    engine = make_engine(url)
+    try:
+        if wipe:
+            with engine.begin() as conn:
+                conn.execute(text("DROP SCHEMA public CASCADE"))
+                conn.execute(text("CREATE SCHEMA public"))
+        elif inspect(engine).get_table_names():
+            raise SystemExit(f"error: {url} has tables; give an empty database or --pg-wipe")
+    finally:
+        engine.dispose()

@@ -33,8 +33,8 @@ from pathlib import Path
 from typing import Any
 
 import case_district
-from case_district import Clock, Layout, build, draft
-from sqlalchemy import func, insert, inspect, select, text
+from case_district import Clock, Layout, build, check_empty, draft
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.engine import Engine
 
 from community365.db.schema import areas, case_events, cases, duties, households
@@ -258,21 +258,6 @@ def count_rows(engine: Engine) -> tuple[int, int]:
 
 
 # -- driver ------------------------------------------------------------------------------------
-
-
-def check_empty(url: str, wipe: bool) -> None:
-    from community365.db.engine import make_engine
-
-    engine = make_engine(url)
-    try:
-        if wipe:
-            with engine.begin() as conn:
-                conn.execute(text("DROP SCHEMA public CASCADE"))
-                conn.execute(text("CREATE SCHEMA public"))
-        elif inspect(engine).get_table_names():
-            raise SystemExit(f"error: {url} has tables; give an empty database or --pg-wipe")
-    finally:
-        engine.dispose()
 
 
 def main() -> None:

@@ -39,12 +39,12 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from sqlalchemy import bindparam, func, insert, inspect, select, text, update
+from case_district import check_empty
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.engine import Connection
 
 from community365.cli.init import create_district
 from community365.config import set_enabled
-from community365.db.engine import make_engine
 from community365.db.schema import areas
 from community365.district import District
 from community365_timebank import ledger
@@ -200,19 +200,6 @@ def check_books(district: District, expected_transfers: int) -> None:
 
 
 # -- driver ------------------------------------------------------------------------------------
-
-
-def check_empty(url: str, wipe: bool) -> None:
-    engine = make_engine(url)
-    try:
-        if wipe:
-            with engine.begin() as conn:
-                conn.execute(text("DROP SCHEMA public CASCADE"))
-                conn.execute(text("CREATE SCHEMA public"))
-        elif inspect(engine).get_table_names():
-            raise SystemExit(f"error: {url} has tables; give an empty database or --pg-wipe")
-    finally:
-        engine.dispose()
 
 
 def main() -> None:
