@@ -148,6 +148,10 @@ class District:
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.config.district.timezone)
 
+    def today(self) -> dt.date:
+        """The district's local date now, by its clock."""
+        return self.clock().astimezone(self.tz).date()
+
     # -- cases --------------------------------------------------------------------------------
 
     @cached_property

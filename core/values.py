@@ -269,3 +269,8 @@ class Context:
     actor: str
     tz: dt.tzinfo = dt.UTC
     settings: Mapping[str, Any] = attrs.field(factory=dict)
+
+    @property
+    def today(self) -> dt.date:
+        """The district's local date at ``now`` (days and ages turn over at local midnight)."""
+        return self.now.astimezone(self.tz).date()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import subprocess
 import sys
@@ -14,9 +15,11 @@ from sqlalchemy import select
 from community365 import __version__
 from community365.cli import CORE_COMMANDS, cli
 from community365.cli.init import create_district
+from community365.cli.periods import parse_moment
 from community365.config import load, set_enabled
 from community365.db.schema import audit_log
 from community365.district import District
+from community365.errors import UsageError
 
 
 @pytest.fixture(autouse=True)
@@ -175,3 +178,16 @@ def test_help_in_a_district_with_every_bundled_plugin_stays_light(tmp_path: Path
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
     assert "timebank" in done.stdout
     assert done.stdout.strip().splitlines()[-1] == "[]", done.stdout
+
+
+def test_one_reading_of_a_moment_on_the_command_line() -> None:
+    from zoneinfo import ZoneInfo
+
+    tz = ZoneInfo("Asia/Shanghai")
+    local = dt.datetime(2026, 11, 25, 9, 30, tzinfo=tz)
+    for text in ("2026-11-25 09:30", "2026-11-25T09:30", " 2026-11-25T01:30:00+00:00 "):
+        assert parse_moment(text, tz, "--signed-in") == local
+    with pytest.raises(UsageError, match="--signed-out: not a date and time"):
+        parse_moment("25/11/2026 9:30", tz, "--signed-out")
+    with pytest.raises(UsageError, match="--signed-in: 2101-01-01 is outside 2000-2100"):
+        parse_moment("2101-01-01 08:00", tz, "--signed-in")

@@ -13,6 +13,7 @@ from community365.registry.idcard import (
     PROVINCES,
     InvalidIdNumber,
     check_char,
+    looks_like_id_number,
     make_id_number,
     parse_id_number,
 )
@@ -87,6 +88,14 @@ def test_full_width_digits_are_not_digits():
     full_width = "".join(chr(ord(c) + 0xFEE0) if c.isdigit() else c for c in number)
     with pytest.raises(InvalidIdNumber, match="17 digits"):
         parse_id_number(full_width)
+
+
+def test_the_shape_of_an_id_number_tells_it_from_a_code():
+    number = make_id_number("330212", dt.date(1960, 1, 1), 21)
+    assert looks_like_id_number(f" {number.lower()} ")
+    full_width = "".join(chr(ord(c) + 0xFEE0) for c in number[:17]) + number[17]
+    for other in ("V001", "HC-01-001/张三", number[:17], number + "1", full_width, "pool:330212"):
+        assert not looks_like_id_number(other), other
 
 
 @pytest.mark.parametrize(("region", "sequence"), [("33021", 1), ("33021a", 1), ("330212", 1000)])

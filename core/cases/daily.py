@@ -152,7 +152,7 @@ def run_daily(district: District, ctx: Context, day: dt.date) -> DailyReport:
             f"the daily run acts on every area: run it as office staff, not as handler "
             f"{ctx.actor} (--as)"
         )
-    today = ctx.now.astimezone(ctx.tz).date()
+    today = ctx.today
     if day > today:
         raise UsageError(f"the daily run is for today or a past day, not {day} (today is {today})")
     start = local_midnight(day, ctx.tz)

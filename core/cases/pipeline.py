@@ -350,7 +350,7 @@ class Pipeline:
         """催办: raise the case one level up the area tree, noting the (local) ``day`` it
         happened; a case nobody holds is routed again."""
         row = self._row(ref, "escalate")
-        day = day or self.ctx.now.astimezone(self.ctx.tz).date()
+        day = day or self.ctx.today
         changes = {"escalation": row["escalation"] + 1, "escalated_on": day}
         case = self._act(row, "escalate", changes, reason)
         if row["status"] == "received":

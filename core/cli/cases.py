@@ -517,7 +517,7 @@ def stats_cmd(
 
     district = state.district()
     with district.begin() as ctx:
-        today = ctx.now.astimezone(district.tz).date()
+        today = ctx.today
         period = resolve_period(start, end, month, today)
         stats = case_stats(district, ctx, period, area, acting_handler(ctx.connection, ctx.actor))
     if as_json:
@@ -589,7 +589,7 @@ def huddle_cmd(
     district = state.district()
     tz = district.tz
     with district.begin() as ctx:
-        on = check_day(day.date(), "--date") if day else ctx.now.astimezone(tz).date()
+        on = check_day(day.date(), "--date") if day else ctx.today
         me = acting_handler(ctx.connection, ctx.actor)
         if me is not None and handler not in (None, me.code):
             raise UsageError(f"acting as {me.code}, you see your own sheet only")

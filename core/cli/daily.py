@@ -27,7 +27,7 @@ def daily_cli(state: CliState, day: dt.datetime | None, as_json: bool) -> None:
 
     district = state.district()
     with district.begin() as ctx:
-        on = day.date() if day else ctx.now.astimezone(district.tz).date()
+        on = day.date() if day else ctx.today
         check_day(on, "--date")
         report = run_daily(district, ctx, on)
 

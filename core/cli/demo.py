@@ -86,7 +86,7 @@ def simulate_weeks(district: District, weeks: int, *, quiet: bool) -> Any:
     from community365.cases.stats import case_stats, inclusive_period
     from community365.demo_district.simulate import simulate
 
-    today = district.clock().astimezone(district.tz).date()
+    today = district.today()
     summary = simulate(district.root, weeks=weeks, end=today, actor=district.actor)
     if not quiet:
         click.echo(

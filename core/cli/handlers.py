@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import click
 
+from community365.cli.periods import parse_moment
 from community365.cli.personal import audit_reveal, shown_id_number, shown_phone
 from community365.cli.state import (
     CliState,
@@ -30,15 +29,6 @@ def _role_label(role: str) -> str:
     from community365.registry.handlers import ROLE_NAMES
 
     return f"{ROLE_NAMES[role]} {role}"
-
-
-def _parse_moment(text: str, tz: ZoneInfo) -> dt.datetime:
-    """An ISO datetime; without an offset it is read in the district's timezone."""
-    try:
-        moment = dt.datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise UsageError(f"--available-at: not an ISO datetime: {text!r}") from None
-    return moment.replace(tzinfo=tz) if moment.tzinfo is None else moment
 
 
 # -- handler --------------------------------------------------------------------------------
@@ -203,7 +193,7 @@ def list_cmd(
 
     district = state.district()
     tz = district.tz
-    moment = _parse_moment(available_at, tz) if available_at else None
+    moment = parse_moment(available_at, tz, "--available-at") if available_at else None
     with district.begin() as ctx:
         found = handlers.list_handlers(
             ctx.connection,

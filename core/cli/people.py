@@ -28,11 +28,6 @@ if TYPE_CHECKING:
     from community365.registry.people import PersonView
 
 
-def _today(district: Any) -> dt.date:
-    """Today in the district's timezone (ages turn over at local midnight)."""
-    return district.clock().astimezone(district.tz).date()
-
-
 def person_label(view: PersonView) -> str:
     """How a person is named in messages and the audit log: never a full ID number."""
     if view.household_code:
@@ -123,7 +118,7 @@ def household_show_cmd(state: CliState, code: str, as_json: bool, reveal: bool) 
     from community365.registry import households, people
 
     district = state.district()
-    today = _today(district)
+    today = district.today()
     with district.begin() as ctx:
         view = households.get_household(ctx.connection, code)
         members = people.list_persons(ctx.connection, people.PersonQuery(household_code=code))
@@ -227,7 +222,7 @@ def person_show_cmd(state: CliState, person: str, as_json: bool, reveal: bool) -
     from community365.registry import people
 
     district = state.district()
-    today = _today(district)
+    today = district.today()
     with district.begin() as ctx:
         view = people.get_person(ctx.connection, person)
         audit_reveal(district, ctx, reveal, f"person show {person_label(view)}: 1 person")
@@ -266,7 +261,7 @@ def person_list_cmd(
     from community365.registry import people
 
     district = state.district()
-    today = _today(district)
+    today = district.today()
     query = people.PersonQuery(
         area_code=area,
         household_code=household,

@@ -27,6 +27,18 @@ def check_day(day: dt.date | None, option: str) -> dt.date | None:
     return day
 
 
+def parse_moment(text: str, tz: dt.tzinfo, option: str) -> dt.datetime:
+    """A date and time as ISO (``2026-11-25 09:30``, ``2026-11-25T09:30``, with seconds or
+    an offset); without an offset it is read in ``tz``. Refused outside the years
+    :func:`check_day` allows."""
+    try:
+        moment = dt.datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise UsageError(f"{option}: not a date and time (YYYY-MM-DD HH:MM): {text!r}") from None
+    check_day(moment.date(), option)
+    return moment.replace(tzinfo=tz) if moment.tzinfo is None else moment
+
+
 def period_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """``--from DATE --to DATE`` or ``--month YYYY-MM``, passed as ``start``, ``end``, ``month``."""
     for option in reversed(

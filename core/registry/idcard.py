@@ -83,6 +83,18 @@ def check_char(first17: str) -> str:
     return _CHECK[2 * int(first17, 13) % 11]
 
 
+def looks_like_id_number(text: str) -> bool:
+    """Whether ``text`` has the shape of an ID number (17 ASCII digits, then a digit or X):
+    enough to tell an ID number from a code in a reference, not a validation."""
+    number = text.strip()
+    return (
+        len(number) == 18
+        and number.isascii()
+        and number[:17].isdigit()
+        and number[17] in "0123456789Xx"
+    )
+
+
 def parse_id_number(text: str, *, today: dt.date | None = None) -> IdNumber:
     """Validate an ID number; return it normalised (upper-case X) with birth date and gender."""
     return IdNumber(*id_parts(text, today=today))
