@@ -17,10 +17,9 @@ queue instead of failing with "database is locked".
 from __future__ import annotations
 
 import datetime as dt
-import re
 
 import attrs
-from sqlalchemy import Select, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import aliased
 
@@ -30,10 +29,11 @@ from community365.errors import NotFound, UsageError
 from community365.registry.areas import get_area
 from community365.registry.contact import mask_id_number
 from community365.registry.handlers import get_handler, person_of
+from community365.registry.idcard import looks_like_id_number
 from community365.registry.people import get_person
-from community365_timebank import ledger
+from community365_timebank import ledger, permits
 from community365_timebank.settings import TimebankSettings
-from community365_timebank.tables import accounts, banks
+from community365_timebank.tables import accounts, banks, pending
 
 #: What each kind of account may do. ``earn``: be credited for service; ``spend``: pay
 #: for help for oneself; ``gift``: give to family; ``donate``: give to the pool;
@@ -44,9 +44,6 @@ KIND_RULES: dict[str, frozenset[str]] = {
     "pool": frozenset(),
     "clearing": frozenset(),
 }
-KIND_NAMES = {"member": "成员", "team": "队伍", "pool": "公共池", "clearing": "清算"}
-STATUS_NAMES = {"active": "正常", "frozen": "冻结", "closed": "已注销"}
-_ID_NUMBER = re.compile(r"\d{17}[\dXx]|\d{15}")
 
 
 @attrs.frozen
@@ -150,6 +147,8 @@ def _many(conn: Connection, query: Select) -> list[Account]:
 
 
 def get(conn: Connection, account_id: int) -> Account:
+    if not 0 < account_id <= ledger.MAX_ID:
+        raise NotFound(f"no time bank account #{account_id}")
     found = _many(conn, QUERY.where(accounts.c.id == account_id))
     if not found:
         raise NotFound(f"no time bank account #{account_id}")
@@ -231,11 +230,6 @@ def team_account(conn: Connection, handler_id: int, area_code: str | None = None
     return found[0] if found else None
 
 
-def is_id_number(text: str) -> bool:
-    """Whether ``text`` has the shape of a resident ID number (18 or 15 characters)."""
-    return _ID_NUMBER.fullmatch(text.strip()) is not None
-
-
 def find(conn: Connection, ref: str) -> Account:
     """An account by reference: ``#ID``; ``pool:AREA`` (the pool of the bank of that
     community); a resident's ID number (their open member account, else their last one);
@@ -246,7 +240,7 @@ def find(conn: Connection, ref: str) -> Account:
         return get(conn, int(ref[1:]))
     if ref.lower().startswith("pool:"):
         return pool_account(conn, get_bank(conn, ref[5:].strip()).id)
-    if is_id_number(ref):
+    if looks_like_id_number(ref):
         person = get_person(conn, ref)
         found = member_account(conn, person.id) or _last_member_account(conn, person.id)
         if found is None:
@@ -321,7 +315,7 @@ def join_ref(
     code (the resident they are), or a team's code (a team account, see :func:`join_team`)."""
     conn = ctx.connection
     ledger.write_lock(conn)
-    if is_id_number(ref) or "/" in ref:
+    if looks_like_id_number(ref) or "/" in ref:
         person_ref = ref
     else:
         handler = get_handler(conn, ref.strip())
@@ -368,6 +362,8 @@ def join(
                 f"{person.name} is a member of the {current.bank_name} bank "
                 f"(account #{current.id}); join with --move to move there"
             )
+        permits.require_holder_or_coordinator(ctx, current, "move")
+        require_nothing_pending(conn, current, "moving to another bank")
         if current.balance < 0:
             raise ledger.LedgerError(
                 f"account #{current.id} is {ledger.hours(current.balance)} hours overdrawn: "
@@ -393,6 +389,30 @@ def join(
             ledger.transfer_across(ctx, current.id, new_id, current.balance, memo=memo)
         ledger.set_status(ctx, current.id, "closed")
     return get(conn, new_id)
+
+
+def require_nothing_pending(conn: Connection, account: Account, doing: str) -> None:
+    """UsageError while hours the account earns or pays wait for verification: closing it
+    would leave them nowhere to go."""
+    waiting = (
+        conn.execute(
+            select(pending.c.case_ref)
+            .where(
+                or_(
+                    pending.c.volunteer_account == account.id, pending.c.payer_account == account.id
+                ),
+                pending.c.status == "pending",
+            )
+            .order_by(pending.c.case_ref)
+        )
+        .scalars()
+        .all()
+    )
+    if waiting:
+        raise UsageError(
+            f"account #{account.id} has hours waiting for verification (cases "
+            f"{', '.join(waiting)}): verify or reject them before {doing}"
+        )
 
 
 def join_team(
@@ -438,6 +458,8 @@ def leave(ctx: Context, ref: str, *, donate_rest: bool = False) -> tuple[Account
         raise UsageError(f"account #{account.id} is the bank's own {account.kind} account")
     if account.status == "closed":
         raise UsageError(f"account #{account.id} is already closed")
+    permits.require_holder_or_coordinator(ctx, account, "close")
+    require_nothing_pending(conn, account, "leaving")
     donated = 0
     if donate_rest and account.balance > 0:
         pool = ledger.pool_of(conn, account.bank_id)
@@ -455,6 +477,7 @@ def set_frozen(ctx: Context, ref: str, frozen: bool) -> Account:
     account = find(conn, ref)
     if account.kind not in ("member", "team"):
         raise UsageError(f"account #{account.id} is the bank's own {account.kind} account")
+    permits.require_coordinator(ctx, "freeze or unfreeze accounts")
     wanted, before = ("frozen", "active") if frozen else ("active", "frozen")
     if account.status != before:
         raise UsageError(f"account #{account.id} is {account.status}, not {before}")

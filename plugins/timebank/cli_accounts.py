@@ -12,12 +12,12 @@ from community365.cli.personal import audit_reveal
 from community365.cli.state import CliState, emit, emit_table, json_option, pass_state
 from community365.cli.state import reveal_option as _reveal_option
 from community365_timebank import PLUGIN_NAME, accounts, ledger
-from community365_timebank.accounts import KIND_NAMES, STATUS_NAMES
 from community365_timebank.cli_shared import (
     account_json,
     account_line,
     district_of,
 )
+from community365_timebank.tables import ACCOUNT_KINDS, ACCOUNT_STATUSES, TRANSFER_KINDS
 
 # -- accounts -----------------------------------------------------------------------------------
 
@@ -85,8 +85,8 @@ def unfreeze_cmd(state: CliState, account_ref: str) -> None:
 
 @click.command("accounts")
 @click.option("--bank", metavar="AREA", help="Only the bank of this community code.")
-@click.option("--kind", type=click.Choice(list(KIND_NAMES)))
-@click.option("--status", type=click.Choice(list(STATUS_NAMES)))
+@click.option("--kind", type=click.Choice(list(ACCOUNT_KINDS)))
+@click.option("--status", type=click.Choice(list(ACCOUNT_STATUSES)))
 @_reveal_option
 @json_option
 @pass_state
@@ -164,7 +164,6 @@ def statement_cmd(
 ) -> None:
     """The entries of ACCOUNT over a period (对账单), with opening and closing balances;
     --csv FILE writes them as CSV (UTF-8 with BOM, for Excel), whole or not at all."""
-    from community365_timebank.statements import KIND_NAMES as KINDS
     from community365_timebank.statements import statement, write_csv
 
     district = district_of(state)
@@ -217,7 +216,7 @@ def statement_cmd(
                 (
                     line.at.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
                     line.transfer_id,
-                    f"{KINDS[line.kind]} {line.kind}",
+                    f"{TRANSFER_KINDS[line.kind]} {line.kind}",
                     line.counterparty,
                     ledger.hours(line.minutes),
                     ledger.hours(line.balance_after),

@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from community365.cli.periods import parse_moment
 from community365.cli.state import CliState, emit, emit_json, emit_table, json_option, pass_state
 from community365_timebank import PLUGIN_NAME, accounts, earning, ledger
 from community365_timebank.cli_shared import (
@@ -125,7 +126,7 @@ def verify_cmd(
     settings = district.settings[PLUGIN_NAME]
     tz = district.tz
     moments = [
-        earning.parse_moment(text, tz, option) if text else None
+        parse_moment(text, tz, option) if text else None
         for text, option in ((signed_in, "--signed-in"), (signed_out, "--signed-out"))
     ]
     with district.begin() as ctx:

@@ -98,7 +98,7 @@ def donate_cmd(state: CliState, donor: str, hours: str, memo: str, as_json: bool
 
 
 @click.command("reverse")
-@click.argument("transfer_id", type=int, metavar="TRANSFER")
+@click.argument("transfer_id", type=click.IntRange(1, ledger.MAX_ID), metavar="TRANSFER")
 @reason_option
 @json_option
 @pass_state
@@ -174,7 +174,7 @@ def stats_cmd(
 
     district = district_of(state)
     with district.begin() as ctx:
-        today = ctx.now.astimezone(district.tz).date()
+        today = ctx.today
         period = resolve_period(start, end, month, today)
         code = get_area(ctx.connection, area).code if area else district.config.district.code
         found = timebank_stats(ctx.connection, period, code, district.tz)

@@ -9,7 +9,8 @@ import click
 
 from community365.cli.state import CliState, emit_json
 from community365_timebank import ledger
-from community365_timebank.accounts import KIND_NAMES, STATUS_NAMES, Account
+from community365_timebank.accounts import Account
+from community365_timebank.tables import ACCOUNT_KINDS, ACCOUNT_STATUSES
 
 hours_arg = click.argument("hours", metavar="HOURS")
 memo_option = click.option("--memo", default="", help="A note kept with the transfer.")
@@ -61,7 +62,7 @@ def account_line(account: Account, reveal: bool = False) -> str:
     floor = "no floor" if account.floor is None else f"floor {ledger.hours(account.floor)}"
     return (
         f"#{account.id} {account.holder(reveal)} — {account.bank_name} ({account.bank_code}), "
-        f"{KIND_NAMES[account.kind]} {account.kind}, {STATUS_NAMES[account.status]} "
+        f"{ACCOUNT_KINDS[account.kind]} {account.kind}, {ACCOUNT_STATUSES[account.status]} "
         f"{account.status}, balance {ledger.hours(account.balance)}, {floor}"
     )
 

@@ -35,7 +35,7 @@ import datetime as dt
 from typing import Literal
 
 import attrs
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Connection
 
 from community365 import CaseView, Context
@@ -43,11 +43,10 @@ from community365.cli.periods import check_day
 from community365.db.schema import cases, handlers, persons
 from community365.district import audit
 from community365.errors import NotFound, UsageError
-from community365.registry.people import age_on, get_person
+from community365.registry.people import age_on
 from community365.registry.tags import tags_of
-from community365.values import OPEN_STATUSES
-from community365_timebank import accounts, ledger
-from community365_timebank.accounts import Account, is_id_number
+from community365_timebank import accounts, ledger, permits
+from community365_timebank.accounts import Account
 from community365_timebank.amounts import round_minutes
 from community365_timebank.services import is_timebank
 from community365_timebank.settings import TimebankSettings
@@ -211,51 +210,43 @@ def choose_payer(
     )
 
 
+#: The case actions that end a case's pending hours unless the case is resolved again.
+ENDING_ACTIONS = frozenset({"withdraw", "duplicate"})
+
+
 def on_transition(case: CaseView, action: str, at: dt.datetime, ctx: Context) -> None:
     """The ``c365_case_transition`` hook's work: record hours when a time-bank case is
-    resolved."""
-    if action == "resolve" and is_timebank(case.service):
+    resolved; set aside hours still pending when it is withdrawn or made a duplicate
+    (after a rework, say): those hours were for work the case no longer stands on."""
+    if not is_timebank(case.service):
+        return
+    if action == "resolve":
         record(ctx, ctx.settings["timebank"], case, at)
+    elif action in ENDING_ACTIONS:
+        ledger.write_lock(ctx.connection)
+        _set_aside(ctx, case.ref, f"the case was {case.status}")
 
 
 def record(
     ctx: Context, settings: TimebankSettings, case: CaseView, at: dt.datetime
 ) -> Pending | None:
     """Record the resolved case's time as pending for its handler; None when nothing is
-    due (not a member, no time, the daily cap reached, a record already decided)."""
+    due (not a time-bank member, no time, the daily cap reached, the volunteer helped
+    themselves, a record already decided): an audit entry says why. A rework's resolve
+    replaces the hours still pending; when it is due nothing, they are set aside."""
     conn = ctx.connection
-    if case.handler_code is None or not case.minutes_spent:
-        return None
     ledger.write_lock(conn)  # before the first read (SQLite)
-    earner = earner_account(conn, case.handler_code, case.area_code)
-    if earner is None or earner.status != "active":
-        return None
-    if earner.person_id is not None and earner.person_id == case.reporter_id:
-        audit(ctx, "timebank.not_recorded", case.ref, "the volunteer helped themselves")
-        return None
-    minutes = round_minutes(case.minutes_spent, settings.round_to_minutes)
-    if minutes == 0:
-        return None
-    ledger.lock(conn, [earner.id])  # one volunteer's records, one at a time: the daily cap
-    day = at.astimezone(ctx.tz).date()
     existing = conn.execute(
         select(pending.c.id, pending.c.status).where(pending.c.case_ref == case.ref)
     ).first()
     if existing is not None and existing.status != "pending":
         return None  # decided already: a rework does not pay twice
-    used = conn.execute(
-        select(func.coalesce(func.sum(pending.c.minutes), 0)).where(
-            pending.c.volunteer_account == earner.id,
-            pending.c.served_on == day,
-            pending.c.status.in_(("pending", "verified")),
-            pending.c.case_ref != case.ref,
-        )
-    ).scalar_one()
-    credit = min(minutes, settings.daily_cap_minutes - int(used))
-    if credit <= 0:
-        detail = f"daily cap of {ledger.hours(settings.daily_cap_minutes)} reached on {day}"
-        audit(ctx, "timebank.not_recorded", case.ref, detail)
+    due = _due(ctx, settings, case, at)
+    if isinstance(due, str):
+        audit(ctx, "timebank.not_recorded", case.ref, due)
+        _set_aside(ctx, case.ref, f"resolved again: {due}")
         return None
+    earner, credit, day, minutes = due
     choice = choose_payer(conn, settings, case.reporter_id, earner, credit, day)
     payer = choice.account  # None: nobody pays yet; the note says why
     values = {
@@ -281,57 +272,61 @@ def record(
     return get_pending(conn, case.ref)
 
 
+def _due(
+    ctx: Context, settings: TimebankSettings, case: CaseView, at: dt.datetime
+) -> tuple[Account, int, dt.date, int] | str:
+    """(earner, minutes credited, day served, minutes before the cap), or why nothing is
+    due. A frozen account still has its hours recorded: verification waits for it."""
+    conn = ctx.connection
+    if case.handler_code is None:
+        return "no handler"
+    earner = earner_account(conn, case.handler_code, case.area_code)
+    if earner is None:
+        return f"{case.handler_code} has no time-bank account"
+    if earner.status == "closed":
+        return f"{case.handler_code}'s time-bank account #{earner.id} is closed"
+    if earner.person_id is not None and earner.person_id == case.reporter_id:
+        return "the volunteer helped themselves"
+    minutes = round_minutes(case.minutes_spent or 0, settings.round_to_minutes)
+    if minutes == 0:
+        spent = case.minutes_spent or 0
+        return f"{spent} minutes of service recorded, {settings.round_to_minutes}-minute steps"
+    ledger.lock(conn, [earner.id])  # one volunteer's records, one at a time: the daily cap
+    day = at.astimezone(ctx.tz).date()
+    credit = min(minutes, cap_left(conn, settings, earner.id, day, case.ref))
+    if credit <= 0:
+        return f"daily cap of {ledger.hours(settings.daily_cap_minutes)} reached on {day}"
+    return earner, credit, day, minutes
+
+
+def cap_left(
+    conn: Connection, settings: TimebankSettings, account_id: int, day: dt.date, case_ref: str
+) -> int:
+    """Minutes the account may still be credited for ``day`` beside case ``case_ref``:
+    its other records of that day count while pending or verified."""
+    used = conn.execute(
+        select(func.coalesce(func.sum(pending.c.minutes), 0)).where(
+            pending.c.volunteer_account == account_id,
+            pending.c.served_on == day,
+            pending.c.status.in_(("pending", "verified")),
+            pending.c.case_ref != case_ref,
+        )
+    ).scalar_one()
+    return settings.daily_cap_minutes - int(used)
+
+
+def _set_aside(ctx: Context, case_ref: str, why: str) -> None:
+    """Reject the case's hours if still pending, by the system, saying why."""
+    done = ctx.connection.execute(
+        update(pending)
+        .where(pending.c.case_ref == case_ref, pending.c.status == "pending")
+        .values(status="rejected", decided_by="c365", decided_at=ctx.now, note=why)
+    ).rowcount
+    if done:
+        audit(ctx, "timebank.set_aside", case_ref, why)
+
+
 # -- deciding ------------------------------------------------------------------------------
-
-
-def parse_moment(text: str, tz: dt.tzinfo, option: str) -> dt.datetime:
-    """A date and time as ISO (``2026-11-25 09:30``, ``2026-11-25T09:30``, with seconds or
-    an offset); without an offset it is read in ``tz``. Refused outside the years
-    :func:`community365.cli.periods.check_day` allows. (The same reading as the core's
-    ``--available-at``; see the report about sharing one parser.)"""
-    try:
-        moment = dt.datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise UsageError(f"{option}: not a date and time (YYYY-MM-DD HH:MM): {text!r}") from None
-    check_day(moment.date(), option)
-    return moment.replace(tzinfo=tz) if moment.tzinfo is None else moment
-
-
-def _same(actor: str, names: set[str]) -> bool:
-    return actor in names or actor.upper() in names
-
-
-def _is_person(conn: Connection, person_id: int, actor: str) -> bool:
-    """Whether ``actor`` names the resident ``person_id`` by ID number or HOUSEHOLD/NAME."""
-    if "/" not in actor and not is_id_number(actor):
-        return False
-    try:
-        return get_person(conn, actor).id == person_id
-    except (NotFound, UsageError):
-        return False
-
-
-def _is_volunteer(conn: Connection, earner: Account, actor: str) -> bool:
-    """Whether ``actor`` is the earner: a handler code or name of theirs (the team's, or
-    any handler the resident is), the resident's name or ID number, or HOUSEHOLD/NAME."""
-    clauses = []
-    if earner.handler_id is not None:
-        clauses.append(handlers.c.id == earner.handler_id)
-    if earner.person_id is not None:
-        clauses.append(handlers.c.person_id == earner.person_id)
-    names: set[str] = set()
-    if clauses:
-        query = select(handlers.c.code, handlers.c.name).where(or_(*clauses))
-        for code, name in conn.execute(query):
-            names |= {code, name}
-    if earner.person_id is not None:
-        person = conn.execute(
-            select(persons.c.name, persons.c.id_number).where(persons.c.id == earner.person_id)
-        ).one()
-        names |= {person.name} | ({person.id_number} if person.id_number else set())
-        if _is_person(conn, earner.person_id, actor):
-            return True
-    return _same(actor, names)
 
 
 def _check_verifier(
@@ -339,24 +334,20 @@ def _check_verifier(
 ) -> None:
     conn = ctx.connection
     actor = ctx.actor.strip()
-    if _is_volunteer(conn, earner, actor):
+    if permits.is_holder(conn, earner, actor):
         raise UsageError("a volunteer does not verify their own hours")
     if as_ == "recipient":
         if record.recipient_id is None:
             raise UsageError(
                 f"case {record.case_ref} has no registered recipient: a coordinator signs it off"
             )
-        if not _is_person(conn, record.recipient_id, actor):
+        if not permits.names_person(conn, record.recipient_id, actor):
             raise UsageError(
                 f"only the recipient confirms their help: act as their ID number or "
                 f"HOUSEHOLD/NAME (--as), not {actor!r}"
             )
     elif as_ == "coordinator":
-        if settings.coordinators and actor not in settings.coordinators:
-            raise UsageError(
-                f"{actor} is not a coordinator (plugins.timebank.coordinators: "
-                f"{', '.join(settings.coordinators)})"
-            )
+        permits.require_coordinator(ctx, "sign off hours")
     else:
         raise UsageError(f"verified as: expected recipient or coordinator, got {as_!r}")
 
@@ -430,26 +421,42 @@ def verify(
             cases.c.ref == case_ref
         )
     ).one()
-    if case.status in OPEN_STATUSES:
-        raise UsageError(f"case {case_ref} was sent back for rework; verify it once resolved")
+    if case.status not in ("resolved", "closed") or case.resolved_at is None:
+        raise UsageError(
+            f"case {case_ref} is {case.status}: its hours wait until it is resolved"
+        )
     earner = accounts.get(conn, record.volunteer_account)
     _check_verifier(ctx, settings, record, earner, as_)
     minutes = record.minutes
+    day = record.served_on or ctx.today
     signed = _signed_minutes(settings, signed_in, signed_out, case.received_at, case.resolved_at)
     if signed is not None:
         if signed <= 0:
             raise UsageError("sign-in and sign-out bracket no time once rounded")
         minutes = min(minutes, signed)
-    day = record.served_on or ctx.now.astimezone(ctx.tz).date()
+        day = signed_in.astimezone(ctx.tz).date()  # type: ignore[union-attr]
     choice = choose_payer(conn, settings, record.recipient_id, earner, minutes, day)
     if choice.account is None:
         raise UsageError(f"case {case_ref}: nobody pays these hours: {choice.reason}")
     payer = choice.account
+    pool = ledger.pool_of(conn, earner.bank_id)
+    # all three at once, in id order: no deadlock with another writer of any of them
+    before = ledger.lock(conn, [payer.id, earner.id, pool])[earner.id]["balance"]
+    if signed is not None:
+        _refuse_overlap(conn, earner.id, case_ref, signed_in, signed_out)  # type: ignore[arg-type]
+    left = cap_left(conn, settings, earner.id, day, case_ref)
+    if left <= 0:
+        raise UsageError(
+            f"case {case_ref}: the daily cap of {ledger.hours(settings.daily_cap_minutes)} "
+            f"is reached on {day} by #{earner.id}'s other hours"
+        )
+    minutes = min(minutes, left)
     _claim(
         ctx,
         record,
         "verified",
         minutes=minutes,
+        served_on=day,
         signed_in=signed_in,
         signed_out=signed_out,
         verified_as=as_,
@@ -459,15 +466,8 @@ def verify(
     earned = ledger.transfer(
         ctx, "earn", payer.id, earner.id, minutes, memo=memo, case_ref=case_ref
     )
-    surplus = None
-    balance = accounts.get(conn, earner.id).balance
-    excess = min(balance - settings.storage_cap_minutes, minutes)
-    if excess > 0:
-        pool = ledger.pool_of(conn, earner.bank_id)
-        memo = f"超出存储上限 above the storage cap of {ledger.hours(settings.storage_cap_minutes)}"
-        surplus = ledger.transfer(
-            ctx, "surplus", earner.id, pool, excess, memo=memo, case_ref=case_ref
-        )
+    ledger.raise_floor(ctx, earner.id, min(0, before))
+    surplus = cap_surplus(ctx, settings, earner.id, minutes, case_ref)
     conn.execute(
         update(pending)
         .where(pending.c.id == record.id)
@@ -476,11 +476,48 @@ def verify(
     return Verified(get_pending(conn, case_ref), earned, surplus)
 
 
+def _refuse_overlap(
+    conn: Connection,
+    account_id: int,
+    case_ref: str,
+    signed_in: dt.datetime,
+    signed_out: dt.datetime,
+) -> None:
+    """UsageError when the signed time overlaps another verified record's of the account:
+    one hour of a volunteer's is paid once."""
+    other = conn.execute(
+        select(pending.c.case_ref).where(
+            pending.c.volunteer_account == account_id,
+            pending.c.status == "verified",
+            pending.c.case_ref != case_ref,
+            pending.c.signed_in < signed_out,
+            pending.c.signed_out > signed_in,
+        )
+    ).scalar()
+    if other is not None:
+        raise UsageError(f"the signed time overlaps the signed time of case {other}")
+
+
+def cap_surplus(
+    ctx: Context, settings: TimebankSettings, account_id: int, credited: int, case_ref: str | None
+) -> ledger.Transfer | None:
+    """After a credit of ``credited`` minutes, give what the account holds above
+    ``storage_cap_hours`` (at most the credit) to its bank's pool: a ``surplus`` transfer."""
+    account = accounts.get(ctx.connection, account_id)
+    excess = min(account.balance - settings.storage_cap_minutes, credited)
+    if account.kind not in ("member", "team") or excess <= 0:
+        return None
+    pool = ledger.pool_of(ctx.connection, account.bank_id)
+    memo = f"超出存储上限 above the storage cap of {ledger.hours(settings.storage_cap_minutes)}"
+    return ledger.transfer(ctx, "surplus", account_id, pool, excess, memo=memo, case_ref=case_ref)
+
+
 def reject(ctx: Context, case_ref: str, reason: str) -> Pending:
     """Close the case's pending hours without a transfer; the reason is kept."""
     if not reason.strip():
         raise UsageError("a rejection needs a reason")
     ledger.write_lock(ctx.connection)  # before the first read (SQLite)
+    permits.require_coordinator(ctx, "reject hours")
     record = _open_pending(ctx.connection, case_ref)
     _claim(ctx, record, "rejected", note=reason.strip())
     return get_pending(ctx.connection, case_ref)
@@ -501,6 +538,7 @@ def reverse_earning(ctx: Context, case_ref: str, reason: str) -> list[ledger.Tra
         raise UsageError("a reversal needs a reason")
     conn = ctx.connection
     ledger.write_lock(conn)  # before the first read (SQLite)
+    permits.require_coordinator(ctx, "reverse earnings")
     record = get_pending(conn, case_ref)
     if record.status == "reversed":
         raise UsageError(f"the earning of case {case_ref} was already reversed")
@@ -509,10 +547,12 @@ def reverse_earning(ctx: Context, case_ref: str, reason: str) -> list[ledger.Tra
             f"the hours of case {case_ref} are {record.status}: only verified hours are reversed"
         )
     made = conn.execute(
-        select(transfers.c.id, transfers.c.kind).where(
-            transfers.c.case_ref == case_ref, transfers.c.kind.in_(("earn", "surplus"))
-        )
+        select(
+            transfers.c.id, transfers.c.kind, transfers.c.from_account, transfers.c.to_account
+        ).where(transfers.c.case_ref == case_ref, transfers.c.kind.in_(("earn", "surplus")))
     ).all()
+    # every account of both transfers at once, in id order: no deadlock between them
+    ledger.lock(conn, [a for t in made for a in (t.from_account, t.to_account)])
     undone = set(
         conn.execute(
             select(transfers.c.reverses).where(transfers.c.reverses.in_([t.id for t in made]))
@@ -542,6 +582,7 @@ def reverse_transfer(ctx: Context, transfer_id: int, reason: str) -> list[ledger
     marked); any other transfer through :func:`ledger.reverse`."""
     conn = ctx.connection
     ledger.write_lock(conn)  # before the first read (SQLite)
+    permits.require_coordinator(ctx, "reverse transfers")
     original = ledger.get_transfer(conn, transfer_id)
     if original.kind in ("earn", "surplus") and original.case_ref is not None:
         recorded = conn.execute(

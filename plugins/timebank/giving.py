@@ -16,29 +16,51 @@ checks floors and frozen accounts. Each function takes SQLite's write lock
 
 from __future__ import annotations
 
-import datetime as dt
-
 from community365 import Context
 from community365.registry.people import age_on
-from community365_timebank import accounts, ledger
+from community365_timebank import accounts, ledger, permits
 from community365_timebank.accounts import Account
-from community365_timebank.earning import may_use_own_hours
+from community365_timebank.earning import cap_surplus, may_use_own_hours
 from community365_timebank.family import RELATION_NAMES, relation_of
 from community365_timebank.settings import TimebankSettings
 
 
-def _today(ctx: Context) -> dt.date:
-    return ctx.now.astimezone(ctx.tz).date()
-
-
 def _move(
-    ctx: Context, kind: str, payer: Account, payee: Account, minutes: int, memo: str
+    ctx: Context,
+    settings: TimebankSettings,
+    kind: str,
+    payer: Account,
+    payee: Account,
+    minutes: int,
+    memo: str,
 ) -> list[ledger.Transfer]:
-    """One transfer in a bank, or the two legs through the clearing accounts."""
+    """One transfer in a bank, or the two legs through the clearing accounts; what takes
+    a member or team above the storage cap goes on to the payee's pool (surplus). Only a
+    spend (help for oneself) may use the payer's overdraft."""
+    no_overdraft = kind != "spend"
+    pool = ledger.pool_of(ctx.connection, payee.bank_id)
     if payer.bank_id == payee.bank_id:
-        return [ledger.transfer(ctx, kind, payer.id, payee.id, minutes, memo=memo)]
-    memo = f"{kind}: {memo}".rstrip(": ")
-    return list(ledger.transfer_across(ctx, payer.id, payee.id, minutes, kind=kind, memo=memo))
+        ledger.lock(ctx.connection, [payer.id, payee.id, pool])  # all at once, in id order
+        made = [
+            ledger.transfer(
+                ctx, kind, payer.id, payee.id, minutes, memo=memo, no_overdraft=no_overdraft
+            )
+        ]
+    else:
+        memo = f"{kind}: {memo}".rstrip(": ")
+        legs = ledger.transfer_across(
+            ctx,
+            payer.id,
+            payee.id,
+            minutes,
+            kind=kind,
+            memo=memo,
+            lock_also=[pool],
+            no_overdraft=no_overdraft,
+        )
+        made = list(legs)
+    surplus = cap_surplus(ctx, settings, payee.id, minutes, None)
+    return made if surplus is None else [*made, surplus]
 
 
 def spend(
@@ -55,8 +77,9 @@ def spend(
     ledger.write_lock(conn)
     payer = accounts.find(conn, payer_ref)
     accounts.require(payer, "spend")
-    if not may_use_own_hours(payer, settings, _today(ctx)):
-        age = "unknown" if payer.birth_date is None else age_on(payer.birth_date, _today(ctx))
+    permits.require_holder_or_coordinator(ctx, payer, "spend from")
+    if not may_use_own_hours(payer, settings, ctx.today):
+        age = "unknown" if payer.birth_date is None else age_on(payer.birth_date, ctx.today)
         raise ledger.LedgerError(
             f"{payer.person_name} (age {age}) may use their own hours from "
             f"{settings.own_use_min_age} (plugins.timebank.own_use_min_age)"
@@ -67,7 +90,8 @@ def spend(
         payee = accounts.find(conn, payee_ref)
         if payee.kind not in ("member", "team"):
             raise ledger.LedgerError(f"account #{payee.id} is a {payee.kind} account")
-    return _move(ctx, "spend", payer, payee, minutes, memo.strip() or "支取 help received")
+    memo = memo.strip() or "支取 help received"
+    return _move(ctx, settings, "spend", payer, payee, minutes, memo)
 
 
 def gift(
@@ -83,6 +107,7 @@ def gift(
     ledger.write_lock(conn)
     giver = accounts.find(conn, giver_ref)
     accounts.require(giver, "gift")
+    permits.require_holder_or_coordinator(ctx, giver, "give from")
     relative = accounts.find(conn, relative_ref)
     accounts.require(relative, "receive")
     assert giver.person_id is not None and relative.person_id is not None
@@ -92,14 +117,14 @@ def gift(
             f"{relative.person_name} is not recorded as {giver.person_name}'s spouse, parent "
             "or grandparent (c365 timebank family add)"
         )
-    age = None if relative.birth_date is None else age_on(relative.birth_date, _today(ctx))
+    age = None if relative.birth_date is None else age_on(relative.birth_date, ctx.today)
     if age is None or age < settings.family_min_age:
         raise ledger.LedgerError(
             f"{relative.person_name} (age {age if age is not None else 'unknown'}) may receive "
             f"gifts from {settings.family_min_age} (plugins.timebank.family_min_age)"
         )
     default = f"赠{RELATION_NAMES[relation]} gift to {relation}"
-    return _move(ctx, "gift", giver, relative, minutes, memo.strip() or default)
+    return _move(ctx, settings, "gift", giver, relative, minutes, memo.strip() or default)
 
 
 def donate(ctx: Context, ref: str, minutes: int, memo: str = "") -> ledger.Transfer:
@@ -108,5 +133,7 @@ def donate(ctx: Context, ref: str, minutes: int, memo: str = "") -> ledger.Trans
     ledger.write_lock(conn)
     donor = accounts.find(conn, ref)
     accounts.require(donor, "donate")
+    permits.require_holder_or_coordinator(ctx, donor, "donate from")
     pool = ledger.pool_of(conn, donor.bank_id)
-    return ledger.transfer(ctx, "donate", donor.id, pool, minutes, memo=memo.strip() or "捐赠")
+    memo = memo.strip() or "捐赠"
+    return ledger.transfer(ctx, "donate", donor.id, pool, minutes, memo=memo, no_overdraft=True)

@@ -33,6 +33,7 @@ from typing import Any
 
 import attrs
 from sqlalchemy import bindparam, case, func, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import aliased
 
@@ -114,6 +115,10 @@ class Difference:
         )
 
 
+#: The largest id a row can have (a 32-bit INTEGER on PostgreSQL): larger ones name nothing.
+MAX_ID = 2**31 - 1
+
+
 def hours(minutes: int) -> str:
     """``100`` → ``"1:40"``: minutes shown exactly, as hours and minutes."""
     sign = "-" if minutes < 0 else ""
@@ -125,15 +130,16 @@ def hours(minutes: int) -> str:
 
 
 def open_bank(ctx: Context, area_id: int) -> int:
-    """The bank of the area, opened (with its pool account) if it has none yet."""
+    """The bank of the area, opened (with its pool account) if it has none yet; two
+    writers opening it at once get the same bank."""
     conn = ctx.connection
     write_lock(conn)
     found = conn.execute(select(banks.c.id).where(banks.c.area_id == area_id)).scalar()
     if found is not None:
         return found
-    bank = conn.execute(
-        insert(banks).values(area_id=area_id, opened_at=ctx.now).returning(banks.c.id)
-    ).scalar_one()
+    bank = _insert_new(conn, banks, [banks.c.area_id], area_id=area_id, opened_at=ctx.now)
+    if bank is None:  # opened meanwhile by another writer (PostgreSQL waited for it)
+        return conn.execute(select(banks.c.id).where(banks.c.area_id == area_id)).scalar_one()
     open_account(ctx, bank, "pool", "pool", floor=None)
     return bank
 
@@ -149,27 +155,43 @@ def open_account(
     handler_id: int | None = None,
     peer_bank_id: int | None = None,
 ) -> int:
-    """A new account of ``kind`` for ``owner`` in the bank; returns its id.
+    """A new account of ``kind`` for ``owner`` in the bank; returns its id. UsageError
+    when another writer opened the same account meanwhile.
 
     ``floor`` is the lowest balance allowed in minutes (0: no overdraft; negative: a
     small overdraft; None: no limit, for the pool and clearing accounts).
     """
     if floor is not None and floor > 0:
         raise ValueError("an account's floor is 0 or below")
-    return ctx.connection.execute(
-        insert(accounts)
-        .values(
-            bank_id=bank_id,
-            kind=kind,
-            owner=owner,
-            person_id=person_id,
-            handler_id=handler_id,
-            peer_bank_id=peer_bank_id,
-            floor=floor,
-            opened_at=ctx.now,
-        )
-        .returning(accounts.c.id)
-    ).scalar_one()
+    new_id = _insert_new(
+        ctx.connection,
+        accounts,
+        [accounts.c.bank_id, accounts.c.owner],
+        bank_id=bank_id,
+        kind=kind,
+        owner=owner,
+        person_id=person_id,
+        handler_id=handler_id,
+        peer_bank_id=peer_bank_id,
+        floor=floor,
+        opened_at=ctx.now,
+    )
+    if new_id is None:
+        raise UsageError(f"the {kind} account {owner} of bank {bank_id} was opened meanwhile")
+    return new_id
+
+
+def _insert_new(conn: Connection, table: Any, unique: list[Any], **values: Any) -> int | None:
+    """Insert a row unless one with the same ``unique`` columns exists (or is being
+    inserted by another writer, which it waits for); its id, or None."""
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    statement = (
+        dialect.insert(table)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=unique)
+        .returning(table.c.id)
+    )
+    return conn.execute(statement).scalar()
 
 
 def find_account(conn: Connection, bank_id: int, owner: str) -> int | None:
@@ -188,10 +210,23 @@ def pool_of(conn: Connection, bank_id: int) -> int:
 def clearing_account(ctx: Context, bank_id: int, peer_bank_id: int) -> int:
     """The bank's clearing account with ``peer_bank_id`` (opened when first needed)."""
     owner = f"clearing:{peer_bank_id}"
-    found = find_account(ctx.connection, bank_id, owner)
-    if found is not None:
-        return found
-    return open_account(ctx, bank_id, "clearing", owner, floor=None, peer_bank_id=peer_bank_id)
+    conn = ctx.connection
+    found = find_account(conn, bank_id, owner)
+    if found is None:
+        _insert_new(
+            conn,
+            accounts,
+            [accounts.c.bank_id, accounts.c.owner],
+            bank_id=bank_id,
+            kind="clearing",
+            owner=owner,
+            peer_bank_id=peer_bank_id,
+            floor=None,
+            opened_at=ctx.now,
+        )  # None: opened meanwhile by another writer; either way it is there now
+        found = find_account(conn, bank_id, owner)
+    assert found is not None
+    return found
 
 
 def set_status(ctx: Context, account_id: int, status: str) -> None:
@@ -206,6 +241,18 @@ def set_status(ctx: Context, account_id: int, status: str) -> None:
         )
     ctx.connection.execute(
         update(accounts).where(accounts.c.id == account_id).values(status=status)
+    )
+
+
+def raise_floor(ctx: Context, account_id: int, floor: int) -> None:
+    """Raise the account's floor to ``floor`` (<= 0) if it is lower: a new member's
+    overdraft closes as they earn. Never lowers it."""
+    if floor > 0:
+        raise ValueError("an account's floor is 0 or below")
+    ctx.connection.execute(
+        update(accounts)
+        .where(accounts.c.id == account_id, accounts.c.floor < floor)
+        .values(floor=floor)
     )
 
 
@@ -261,9 +308,16 @@ def lock(conn: Connection, ids: Sequence[int]) -> dict[int, Mapping[str, Any]]:
     return found
 
 
-def _check(kind: str, payer: Mapping[str, Any], payee: Mapping[str, Any], minutes: int) -> None:
+def _check(
+    kind: str,
+    payer: Mapping[str, Any],
+    payee: Mapping[str, Any],
+    minutes: int,
+    no_overdraft: bool = False,
+) -> None:
     """LedgerError when the rules forbid moving ``minutes`` from ``payer`` to ``payee``
-    (locked rows): another bank, a frozen or closed account, the payer's floor."""
+    (locked rows): another bank, a frozen or closed account, the payer's floor (zero at
+    the lowest with ``no_overdraft``)."""
     if payer["bank_id"] != payee["bank_id"]:
         raise LedgerError(
             f"accounts {payer['id']} and {payee['id']} are in different banks: "
@@ -273,6 +327,8 @@ def _check(kind: str, payer: Mapping[str, Any], payee: Mapping[str, Any], minute
         if row["status"] == "closed" or (row["status"] != "active" and kind != "reverse"):
             raise LedgerError(f"account {row['id']} is {row['status']}")
     floor = payer["floor"]
+    if no_overdraft and floor is not None:
+        floor = max(floor, 0)
     if floor is not None and payer["balance"] - minutes < floor:
         raise LedgerError(
             f"account {payer['id']} holds {hours(payer['balance'])} hours; "
@@ -291,11 +347,13 @@ def transfer(
     case_ref: str | None = None,
     reverses: int | None = None,
     pair: int | None = None,
+    no_overdraft: bool = False,
 ) -> Transfer:
     """Move ``minutes`` (> 0) between two active accounts of one bank; write the transfer
     and its two entries. Raises LedgerError when a rule forbids it; nothing is written.
     ``pair`` is for :func:`transfer_across` and :func:`reverse` only: the first leg of a
-    cross-bank transfer, which this second leg names."""
+    cross-bank transfer, which this second leg names. ``no_overdraft``: the payer may not
+    go below zero even where its floor allows (an overdraft is for one's own help)."""
     if not isinstance(minutes, int) or minutes <= 0:
         raise LedgerError(f"a transfer moves a positive whole number of minutes, not {minutes!r}")
     if from_account == to_account:
@@ -303,7 +361,7 @@ def transfer(
     conn = ctx.connection
     rows = lock(conn, (from_account, to_account))
     payer, payee = rows[from_account], rows[to_account]
-    _check(kind, payer, payee, minutes)
+    _check(kind, payer, payee, minutes, no_overdraft)
     transfer_id = conn.execute(
         _INSERT_TRANSFER,
         {
@@ -363,6 +421,8 @@ def transfer_across(
     kind: str = "clear",
     memo: str = "",
     case_ref: str | None = None,
+    lock_also: Sequence[int] = (),
+    no_overdraft: bool = False,
 ) -> tuple[Transfer, Transfer]:
     """通存通兑: move minutes to an account of another bank of the district through the
     two banks' clearing accounts, so that each bank's entries still sum to zero: the
@@ -370,7 +430,8 @@ def transfer_across(
     is owed (its clearing account for the first goes down).
 
     Both legs are of ``kind`` (what the move is: a spend, a gift; ``clear`` for a member
-    moving their own hours to their new bank) and name each other (``pair``)."""
+    moving their own hours to their new bank) and name each other (``pair``).
+    ``lock_also``: accounts the caller writes after this, locked with the four."""
     conn = ctx.connection
     write_lock(conn)
     from_bank, to_bank = (_account(conn, a)["bank_id"] for a in (from_account, to_account))
@@ -380,11 +441,20 @@ def transfer_across(
     owed = clearing_account(ctx, to_bank, from_bank)
     # All four in one id order (two crossings the opposite way cannot deadlock), and the
     # second leg's accounts checked before the first leg is written: a refusal writes nothing.
-    rows = lock(conn, (from_account, to_account, owes, owed))
+    rows = lock(conn, (from_account, to_account, owes, owed, *lock_also))
     for account in (owed, to_account):
         if rows[account]["status"] != "active":
             raise LedgerError(f"account {account} is {rows[account]['status']}")
-    out_leg = transfer(ctx, kind, from_account, owes, minutes, memo=memo, case_ref=case_ref)
+    out_leg = transfer(
+        ctx,
+        kind,
+        from_account,
+        owes,
+        minutes,
+        memo=memo,
+        case_ref=case_ref,
+        no_overdraft=no_overdraft,
+    )
     in_leg = transfer(
         ctx, kind, owed, to_account, minutes, memo=memo, case_ref=case_ref, pair=out_leg.id
     )
@@ -392,6 +462,8 @@ def transfer_across(
 
 
 def get_transfer(conn: Connection, transfer_id: int) -> Transfer:
+    if not 0 < transfer_id <= MAX_ID:
+        raise NotFound(f"no time bank transfer {transfer_id}")
     row = conn.execute(select(transfers).where(transfers.c.id == transfer_id)).mappings().first()
     if row is None:
         raise NotFound(f"no time bank transfer {transfer_id}")

@@ -25,16 +25,6 @@ from community365_timebank import accounts, ledger
 from community365_timebank.accounts import Account
 from community365_timebank.tables import entries, transfers
 
-KIND_NAMES = {
-    "earn": "服务所得",
-    "spend": "支取",
-    "gift": "转赠",
-    "donate": "捐赠",
-    "surplus": "超限转入公共池",
-    "clear": "跨行清算",
-    "reverse": "冲正",
-}
-
 
 @attrs.frozen
 class Line:

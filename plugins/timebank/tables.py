@@ -27,11 +27,20 @@ from community365.db.schema import NAMING, UTCDateTime, areas, handlers, persons
 
 metadata = MetaData(naming_convention=NAMING)
 
-ACCOUNT_KINDS = ("member", "pool", "team", "clearing")
-ACCOUNT_STATUSES = ("active", "frozen", "closed")
+#: The kinds of account and of transfer, with the names users see.
+ACCOUNT_KINDS = {"member": "成员", "pool": "公共池", "team": "队伍", "clearing": "清算"}
+ACCOUNT_STATUSES = {"active": "正常", "frozen": "冻结", "closed": "已注销"}
 #: A verified record whose earning was reversed (冲正) becomes "reversed".
 PENDING_STATUSES = ("pending", "verified", "rejected", "reversed")
-TRANSFER_KINDS = ("earn", "spend", "gift", "donate", "surplus", "clear", "reverse")
+TRANSFER_KINDS = {
+    "earn": "服务所得",
+    "spend": "支取",
+    "gift": "转赠",
+    "donate": "捐赠",
+    "surplus": "超限转入公共池",
+    "clear": "跨行清算",
+    "reverse": "冲正",
+}
 
 banks = Table(
     "tb_banks",

@@ -181,7 +181,7 @@ def test_a_rework_updates_pending_hours_but_never_pays_twice(tb: District) -> No
     office = desk(tb)
     ref = served(office, SHI_ID, "VA", 30, close=False)
     office("reopen", ref, "没有剪完")
-    with pytest.raises(UsageError, match="sent back for rework"):
+    with pytest.raises(UsageError, match="is accepted: its hours wait until it is resolved"):
         verify(tb, ref)
     office.as_("VA")("resolve", ref, "剪完了", 60)
     assert [r["minutes"] for r in records(tb)] == [60]
@@ -327,7 +327,7 @@ def test_only_named_coordinators_sign_off(make_district: Callable[..., District]
     district = world(make_district, coordinators=["王主任"])
     join(district, "VA")
     ref = served(desk(district), SHI_ID, "VA", 45)
-    with pytest.raises(UsageError, match="协调员 is not a coordinator"):
+    with pytest.raises(UsageError, match="协调员 may not sign off hours: a coordinator"):
         verify(district, ref)
     verify(district, ref, actor="王主任")
     district.engine.dispose()
@@ -381,19 +381,6 @@ def test_sign_in_and_out_lie_within_the_case_and_cap_the_credit(tb: District) ->
     assert done.earned.minutes == 60  # 62 minutes signed, rounded: less than the 90 claimed
     row = records(tb)[0]
     assert (row["minutes"], row["signed_in"], row["signed_out"]) == (60, signed_in, signed_out)
-
-
-def test_one_reading_of_sign_in_times() -> None:
-    from zoneinfo import ZoneInfo
-
-    tz = ZoneInfo("Asia/Shanghai")
-    local = dt.datetime(2026, 11, 25, 9, 30, tzinfo=tz)
-    for text in ("2026-11-25 09:30", "2026-11-25T09:30", " 2026-11-25T01:30:00+00:00 "):
-        assert earning.parse_moment(text, tz, "--signed-in") == local
-    with pytest.raises(UsageError, match="--signed-out: not a date and time"):
-        earning.parse_moment("25/11/2026 9:30", tz, "--signed-out")
-    with pytest.raises(UsageError, match="--signed-in: 2101-01-01 is outside 2000-2100"):
-        earning.parse_moment("2101-01-01 08:00", tz, "--signed-in")
 
 
 def test_above_the_storage_cap_the_surplus_goes_to_the_pool(
@@ -667,7 +654,7 @@ def test_figures_for_a_period_and_an_area(make_district: Callable[..., District]
     from community365_timebank.metrics import timebank_stats, to_metrics
 
     district = world(make_district, new_member_overdraft_hours="1")
-    join(district, "VA", "VB", SHI_ID, SHI_BO_ID)
+    join(district, "VA", "VB", SHI_ID, SHI_BO_ID, LIN)
     office = desk(district)
     fund(district, SHI_ID, 60)  # an earning from the pool: counts as earned, 史永康 gave 1:00
     tag(district, SHI_BO_ID, "特困")  # a priority recipient: the pool pays for him
@@ -678,7 +665,8 @@ def test_figures_for_a_period_and_an_area(make_district: Callable[..., District]
         undone = giving.donate(ctx, "VA", 15)
         ledger.reverse(ctx, undone.id, "误操作")
         giving.spend(ctx, ctx.settings["timebank"], SHI_ID, "pool", 15)
-        giving.donate(ctx, SHI_BO_ID, 30)  # a new member's overdraft: 史波 goes below zero
+        # a new member's overdraft, for their own help: 林 goes below zero
+        giving.spend(ctx, ctx.settings["timebank"], LIN, "pool", 30)
     with district.engine.connect() as conn:
         day = Period(dt.date(2026, 11, 25), dt.date(2026, 11, 26))
         whole = timebank_stats(conn, day, "330212", district.tz)
@@ -686,8 +674,8 @@ def test_figures_for_a_period_and_an_area(make_district: Callable[..., District]
         before = timebank_stats(
             conn, Period(dt.date(2026, 11, 1), dt.date(2026, 11, 25)), "330212", district.tz
         )
-    assert (whole.earned, whole.spent, whole.donated) == (60 + 90 + 45, 45 + 15, 30 + 30)
-    assert whole.active_volunteers == 3 and whole.members == 4
+    assert (whole.earned, whole.spent, whole.donated) == (60 + 90 + 45, 45 + 15 + 30, 30)
+    assert whole.active_volunteers == 3 and whole.members == 5
     assert [(g.name, g.minutes) for g in whole.givers] == [
         ("俞青", 90),
         ("史永康", 60),
@@ -695,10 +683,10 @@ def test_figures_for_a_period_and_an_area(make_district: Callable[..., District]
     ]
     assert [whole.buckets[k] for k in ("balance_negative", "balance_zero", "balance_upto_10h")] == [
         1,
-        1,
+        2,
         2,
     ]
-    assert (grid2.members, grid2.earned, grid2.donated) == (1, 0, 30)  # 史波 lives in grid 2
+    assert (grid2.members, grid2.earned, grid2.donated) == (1, 0, 0)  # 史波 lives in grid 2
     assert (before.earned, before.active_volunteers) == (0, 0)
     metrics = {m.key: m for m in to_metrics(whole)}
     assert str(metrics["earned_hours"].value) == "3.25" and metrics["star_1"].unit == "小时"
