@@ -7,10 +7,12 @@ take ``db_url``. The district is built once for the module: it is read-only afte
 from __future__ import annotations
 
 import collections
+import datetime as dt
 import importlib.resources
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -148,14 +150,19 @@ def test_imports_are_audited_as_the_actor(demo: District) -> None:
     log = schema.audit_log
     actions = _rows(demo, select(log.c.action, log.c.actor).order_by(log.c.id))
     assert actions[0] == ("district.init", "tester")
-    assert [a for a, _ in actions[1:]] == [
+    assert [a for a, _ in actions[1:6]] == [
         "import.areas",
         "import.households",
         "import.persons",
         "import.handlers",
         "import.duties",
     ]
-    assert {actor for _, actor in actions} == {"tester"}
+    assert {actor for _, actor in actions[:6]} == {"tester"}
+    # then the weeks: the time bank's writes (and a volunteer's sick leave), each audited
+    # as whoever took the step, never as the one who ran `c365 demo`
+    later = actions[6:]
+    assert {action.split(".")[0] for action, _ in later} <= {"timebank", "handler"}
+    assert "tester" not in {actor for _, actor in later}
 
 
 def test_output_shows_tree_plugins_and_next_steps(built: tuple[Path, Result]) -> None:
@@ -234,3 +241,134 @@ def test_commented_settings_are_the_defaults(tmp_path: Path) -> None:
     assert set(uncommented.settings) == {"timebank", "elder_meals", "red_property"}
     for name, settings in uncommented.settings.items():
         assert settings == schemas[name](), name
+
+
+# -- the time bank in the demo's weeks (community365.demo_district.timebank) ---------------
+
+
+def _figure(output: str, label: str) -> float:
+    found = re.search(rf"  {label}\s+([\d.]+) ", output)
+    assert found, f"no figure {label!r} in the demo's output"
+    return float(found.group(1))
+
+
+def test_time_bank_figures_are_printed(built: tuple[Path, Result]) -> None:
+    """The weeks use the time bank the demo enables: its figures are not all zero."""
+    _, result = built
+    out = result.output
+    assert _figure(out, "hours earned") > 0
+    assert _figure(out, "active volunteers") > 0
+    assert _figure(out, "members") > _figure(out, "active volunteers")
+    assert _figure(out, "hours spent") + _figure(out, "hours donated") > 0
+
+
+def test_time_bank_was_used(demo: District) -> None:
+    """Volunteers and residents joined; matched volunteers served time-bank requests; the
+    hours were signed off by a second person and then spent, given or donated."""
+    from community365_timebank.tables import accounts, pending, transfers
+
+    h, c = schema.handlers, schema.cases
+    kinds = collections.Counter(
+        dict(_rows(demo, select(transfers.c.kind, func.count()).group_by(transfers.c.kind)))
+    )
+    decided = collections.Counter(
+        dict(_rows(demo, select(pending.c.status, func.count()).group_by(pending.c.status)))
+    )
+    assert kinds["earn"] > 0 and decided["verified"] == kinds["earn"]  # one per record
+    assert kinds["spend"] + kinds["gift"] + kinds["donate"] > 0
+    signed = set(_rows(demo, select(pending.c.verified_as).where(pending.c.status == "verified")))
+    assert signed == {("recipient",), ("coordinator",)}
+    # every volunteer who is a resident is a member, through the resident they are
+    residents = {
+        p
+        for (p,) in _rows(
+            demo, select(h.c.person_id).where(h.c.kind == "volunteer", h.c.person_id.is_not(None))
+        )
+    }
+    members = {
+        p for (p,) in _rows(demo, select(accounts.c.person_id).where(accounts.c.kind == "member"))
+    }
+    assert residents < members
+    assert count(demo, select(func.count()).select_from(accounts).where(accounts.c.kind == "team"))
+    # the requests were routed to matched volunteers, who did the work
+    served = _rows(
+        demo,
+        select(c.c.service, h.c.kind)
+        .join(h, h.c.id == c.c.handler_id)
+        .where(c.c.service.like("timebank.%"), c.c.status.in_(["resolved", "closed"])),
+    )
+    assert {service for service, _ in served} >= {"timebank.help", "timebank.escort"}
+    assert sum(kind == "volunteer" for _, kind in served) > len(served) / 2
+
+
+def test_time_bank_reconciles(built: tuple[Path, Result]) -> None:
+    directory, _ = built
+    result = c365("--district", str(directory), "timebank", "reconcile")
+    assert result.exit_code == 0, result.output
+    assert "every balance equals the sum of its entries" in result.output
+
+
+@pytest.fixture(scope="module")
+def unrun(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A demo district before its weeks (``--weeks 0``), for tests to copy and run."""
+    directory = tmp_path_factory.mktemp("unrun") / "demo-district"
+    assert c365("demo", str(directory), "--weeks", "0").exit_code == 0
+    return directory
+
+
+def _week(unrun: Path, into: Path, toml: str | None = None) -> tuple[list[tuple], list[tuple]]:
+    """Run a week of the demo in a copy of ``unrun`` (with another district.toml); return
+    its cases (ref, service, status, received, handler) and time-bank transfers."""
+    from community365.demo_district.simulate import simulate
+
+    shutil.copytree(unrun, into)
+    if toml is not None:
+        (into / "district.toml").write_text(toml, encoding="utf-8")
+    summary = simulate(into, weeks=1, end=dt.date(2026, 11, 26), actor="tester")
+    assert summary.submitted > 0
+    district = District.open(into, actor="tester")
+    try:
+        c, h = schema.cases, schema.handlers
+        found = _rows(
+            district,
+            select(c.c.ref, c.c.service, c.c.status, c.c.received_at, h.c.code)
+            .outerjoin(h, h.c.id == c.c.handler_id)
+            .order_by(c.c.id),
+        )
+        if "timebank" not in district.host.enabled:
+            return found, []
+        from community365_timebank.tables import transfers as t
+
+        moved = _rows(
+            district,
+            select(t.c.kind, t.c.from_account, t.c.to_account, t.c.minutes, t.c.at).order_by(
+                t.c.id
+            ),
+        )
+        return found, moved
+    finally:
+        district.engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def a_week(unrun: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[list[tuple], ...]:
+    return _week(unrun, tmp_path_factory.mktemp("week") / "demo-district")
+
+
+def test_weeks_are_deterministic(unrun: Path, a_week: tuple, tmp_path: Path) -> None:
+    """The same week again: the same cases, handlers and time-bank transfers."""
+    assert _week(unrun, tmp_path / "again") == a_week
+    assert a_week[1], "the week moved no hours"
+
+
+def test_weeks_run_without_the_time_bank(unrun: Path, a_week: tuple, tmp_path: Path) -> None:
+    """A district that does not enable the time bank runs the same core demands, without
+    it: the time bank's part draws from its own generator."""
+    shipped = (unrun / "district.toml").read_text(encoding="utf-8")
+    toml = shipped.replace('enabled = ["timebank", ', "enabled = [")
+    assert toml != shipped
+    without, moved = _week(unrun, tmp_path / "plain", toml)
+    assert without and not moved
+    assert not any(service.startswith("timebank.") for _, service, *_ in without)
+    core = [row[1:] for row in a_week[0] if not row[1].startswith("timebank.")]
+    assert [row[1:] for row in without] == core

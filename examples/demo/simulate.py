@@ -6,16 +6,21 @@ pipeline chooses accepts (or, now and then, gives it back), answers, does the wo
 records the time; the 365 hotline calls the resident back for a rating; a few demands
 are withdrawn or repeated; every night ``run_daily`` is the heartbeat. Each step runs in
 its own transaction at its own simulated time, as the handler (``--as``) it belongs to.
+
+An enabled plugin may have a part of its own in these weeks (:data:`PLUGIN_PARTS`: the
+time bank's is :mod:`.timebank`). A part schedules its steps on the same clock and draws
+from its own seeded generator, so the demands above are the same with or without it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import heapq
+import importlib
 import itertools
 import random
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 import attrs
 from sqlalchemy import select
@@ -81,6 +86,16 @@ SERVICE_WEIGHTS = {
     "suggestion": 8,
 }
 CHANNEL_WEIGHTS = {"hotline": 40, "walk_in": 15, "visit": 20, "patrol": 10, "sms": 8, "web": 7}
+#: The demo's parts for plugins: plugin name → the module whose ``part(simulation)``
+#: plays that plugin's practice in the weeks. Imported only when the district enables
+#: the plugin, so the simulation runs without it.
+PLUGIN_PARTS = {"timebank": "community365.demo_district.timebank"}
+
+
+class Part(Protocol):
+    """A plugin's part of the weeks: ``begin`` schedules its steps (``Simulation.at``)."""
+
+    def begin(self, start: dt.date, days: int) -> None: ...
 
 
 @attrs.frozen
@@ -102,6 +117,7 @@ class Simulation:
         self._queue: list[tuple[dt.datetime, int, Callable[[], None]]] = []
         self._order = itertools.count()
         self.submitted = self.linked = self.steps = self.refused = 0
+        self.parts: list[Part] = []
         with district.engine.connect() as conn:
             self.residents = conn.execute(
                 select(persons.c.id_number, households.c.code)
@@ -123,6 +139,8 @@ class Simulation:
                 hour = self.random.choices(range(7, 21), k=1)[0]
                 moment = dt.datetime.combine(day, dt.time(hour, self.random.randrange(60)), tz)
                 self.at(moment, self.new_demand)
+        for part in self.parts:
+            part.begin(start, days)
         end = dt.datetime.combine(start + dt.timedelta(days=days), dt.time(), tz)
         while self._queue and self._queue[0][0] < end:
             moment, _, step = heapq.heappop(self._queue)
@@ -270,6 +288,17 @@ def simulate(
     clock = MutableClock(dt.datetime.combine(start, dt.time(), dt.UTC))
     district = District.open(district_root, clock=clock, actor=actor)
     try:
-        return Simulation(district, clock).run(start, weeks * 7)
+        simulation = Simulation(district, clock)
+        simulation.parts = plugin_parts(simulation)
+        return simulation.run(start, weeks * 7)
     finally:
         district.engine.dispose()
+
+
+def plugin_parts(simulation: Simulation) -> list[Part]:
+    """The parts of the plugins the district enables, in their call order."""
+    return [
+        importlib.import_module(PLUGIN_PARTS[name]).part(simulation)
+        for name in simulation.district.host.enabled
+        if name in PLUGIN_PARTS
+    ]
