@@ -17,7 +17,7 @@ from community365_timebank.cli_shared import (
     account_line,
     district_of,
 )
-from community365_timebank.tables import ACCOUNT_KINDS, ACCOUNT_STATUSES, TRANSFER_KINDS
+from community365_timebank.tables import ACCOUNT_KINDS, ACCOUNT_STATUSES
 
 # -- accounts -----------------------------------------------------------------------------------
 
@@ -195,6 +195,7 @@ def statement_cmd(
                 "at": line.at.astimezone(tz).isoformat(timespec="minutes"),
                 "transfer": line.transfer_id,
                 "kind": line.kind,
+                "label": line.label,
                 "counterparty": line.counterparty,
                 "minutes": line.minutes,
                 "hours": ledger.hours(line.minutes),
@@ -216,7 +217,7 @@ def statement_cmd(
                 (
                     line.at.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
                     line.transfer_id,
-                    f"{TRANSFER_KINDS[line.kind]} {line.kind}",
+                    line.label,
                     line.counterparty,
                     ledger.hours(line.minutes),
                     ledger.hours(line.balance_after),

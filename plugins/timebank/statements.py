@@ -23,7 +23,18 @@ from community365.cases.stats import local_midnight
 from community365.errors import UsageError
 from community365_timebank import accounts, ledger
 from community365_timebank.accounts import Account
-from community365_timebank.tables import entries, transfers
+from community365_timebank.tables import TRANSFER_KINDS, entries, transfers
+
+#: What a transfer is from the side of an account where its kind's name would mislead:
+#: a member paying for help received shows "earn" going out, a volunteer paid by a spend
+#: shows "spend" coming in.
+SIDE_NAMES = {
+    ("earn", "out"): "支付服务 paid for help",
+    ("spend", "in"): "服务所得 paid for help given",
+    ("gift", "in"): "受赠 gift received",
+    ("donate", "in"): "受捐 donation received",
+    ("surplus", "in"): "超限转入 surplus received",
+}
 
 
 @attrs.frozen
@@ -38,6 +49,12 @@ class Line:
     memo: str
     case_ref: str | None
     reverses: int | None
+
+    @property
+    def label(self) -> str:
+        """The kind as this account's holder reads it, in Chinese and English."""
+        side = "in" if self.minutes > 0 else "out"
+        return SIDE_NAMES.get((self.kind, side)) or f"{TRANSFER_KINDS[self.kind]} {self.kind}"
 
 
 @attrs.frozen
@@ -155,7 +172,7 @@ def write_csv(found: Statement, path: Path, tz: dt.tzinfo) -> int:
                     (
                         line.at.astimezone(tz).isoformat(timespec="minutes"),
                         line.transfer_id,
-                        line.kind,
+                        line.label,
                         line.counterparty,
                         line.minutes,
                         ledger.hours(line.minutes),

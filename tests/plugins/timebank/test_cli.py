@@ -171,6 +171,13 @@ def test_the_round_from_joining_to_a_statement(c365: Callable[..., Result], tmp_
     with target.open(encoding="utf-8-sig", newline="") as f:
         rows = list(csv.reader(f))
     assert rows[0][0] == "时间 time" and [r[5] for r in rows[1:]] == ["0:45", "-0:15", "0:15"]
+    assert [r[2] for r in rows[1:]] == ["服务所得 earn", "捐赠 donate", "冲正 reverse"]
+    pool = data(c365("timebank", "statement", f"pool:{COMMUNITY}", "--json"))
+    assert [line["label"] for line in pool["lines"]] == [  # the same transfers, seen from the pool
+        "支付服务 paid for help",
+        "受捐 donation received",
+        "冲正 reverse",
+    ]
 
     assert ok(c365("timebank", "reconcile")).startswith("3 account(s) in 1 bank(s): every balance")
     assert data(c365("timebank", "reconcile", "--json"))["ok"] is True
