@@ -422,9 +422,7 @@ def verify(
         )
     ).one()
     if case.status not in ("resolved", "closed") or case.resolved_at is None:
-        raise UsageError(
-            f"case {case_ref} is {case.status}: its hours wait until it is resolved"
-        )
+        raise UsageError(f"case {case_ref} is {case.status}: its hours wait until it is resolved")
     earner = accounts.get(conn, record.volunteer_account)
     _check_verifier(ctx, settings, record, earner, as_)
     minutes = record.minutes
