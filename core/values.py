@@ -235,10 +235,14 @@ class DailyTask:
     """Work run once per date by ``c365 daily``; ``run`` returns a line for the log or None.
 
     ``run`` must be idempotent for a date: the heartbeat may run twice on the same day.
+    ``label_zh`` and ``label_en`` name it in the heartbeat's log (default: its ``name``);
+    it is recorded as ``<plugin>.<name>``.
     """
 
     name: str
     run: Callable[[Context, dt.date], str | None]
+    label_zh: str = ""
+    label_en: str = ""
 
 
 @attrs.frozen

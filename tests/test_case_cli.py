@@ -224,6 +224,9 @@ def test_daily_twice_and_the_huddle_sheet(grid: Callable[..., Result], district:
     assert report["escalated"] == [ref] and not report["already_ran"]
     second = grid("daily")
     assert second.exit_code == 0 and "(already ran)" in second.output
+    unwritten = grid("case", "huddle", "--date", "2026-11-01")
+    assert unwritten.exit_code == 2
+    assert "no huddle sheet for 2026-11-01: `c365 daily --date 2026-11-01`" in unwritten.output
     sheet = json.loads(grid("case", "huddle", "--json").stdout)
     assert {(line["handler_code"], line["ref"], line["overdue"]) for line in sheet} >= {
         ("S006", ref, True),

@@ -85,7 +85,7 @@ class Rota:
             self.days.append(day)
             return f"rota for {day.isoformat()}"
 
-        return [DailyTask("rota", run)]
+        return [DailyTask("rota", run, label_zh="排班表", label_en="the rota")]
 
 
 def build_cases(d: District) -> dict[str, str]:
@@ -136,6 +136,7 @@ def test_daily_run(run, district: District, tmp_path: Path) -> None:
         assert report.steps[0].cases == (d1, d2)
         assert report.steps[0].label_zh == STEP_LABELS[ESCALATE][0] == "催办"
         assert report.steps[3].summary == "rota for 2026-11-26"
+        assert (report.steps[3].label_zh, report.steps[3].label_en) == ("排班表", "the rota")
         assert rota.days == [NOV26]
 
         # Escalation: an event naming what is overdue and by how long; the day is kept.
@@ -271,6 +272,7 @@ def test_daily_refuses_a_handler_and_isolates_a_failing_task(
         report = daily(d, "2026-11-26 06:00", NOV26)
         [failed] = report.failed
         assert failed.task == "meals.rota" and failed.status == "failed"
+        assert failed.label_zh == failed.label_en == "meals.rota"  # no labels: its name
         assert "'meals'" in failed.summary and "rota sheet missing" in failed.summary
         with d.engine.connect() as conn:  # the core's steps stand
             assert conn.execute(select(cases.c.escalation).where(cases.c.ref == ref)).scalar() == 1

@@ -215,20 +215,21 @@ def run_daily(district: District, ctx: Context, day: dt.date) -> DailyReport:
 
     for plugin, task in district.host.daily_tasks():
         name = f"{plugin}.{task.name}"
+        labels = (task.label_zh or name, task.label_en or name)
         if name in recorded:
             ran_at, earlier = recorded[name]
-            steps.append(StepReport(name, task.name, task.name, "already_ran", ran_at, earlier))
+            steps.append(StepReport(name, *labels, "already_ran", ran_at, earlier))
             continue
         try:
             with conn.begin_nested():  # a failing task undoes its own work, not the run
                 summary = task.run(ctx, day) or ""
         except Exception as exc:
             error = PluginError(plugin, f"c365_daily_tasks ({task.name})", exc)
-            steps.append(StepReport(name, task.name, task.name, "failed", ctx.now, str(error)))
+            steps.append(StepReport(name, *labels, "failed", ctx.now, str(error)))
             continue
         _record(conn, day, name, ctx.now, summary)
         recorded[name] = (ctx.now, summary)
-        steps.append(StepReport(name, task.name, task.name, "done", ctx.now, summary))
+        steps.append(StepReport(name, *labels, "done", ctx.now, summary))
 
     return DailyReport(
         day=day,
@@ -239,6 +240,12 @@ def run_daily(district: District, ctx: Context, day: dt.date) -> DailyReport:
         huddle_added=added,
         huddle_total=total,
     )
+
+
+def huddle_written(conn: Connection, day: dt.date) -> bool:
+    """Whether a daily run wrote the huddle sheets of ``day``."""
+    query = select(daily_runs.c.day).where(daily_runs.c.day == day, daily_runs.c.task == HUDDLE)
+    return conn.execute(query).first() is not None
 
 
 def _record(conn: Connection, day: dt.date, task: str, at: dt.datetime, summary: str) -> None:

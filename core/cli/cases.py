@@ -583,7 +583,7 @@ def huddle_cmd(
 ) -> None:
     """The daily huddle sheet (日碰头) that `c365 daily` wrote: each handler's open and
     overdue cases."""
-    from community365.cases.daily import huddle_sheet
+    from community365.cases.daily import huddle_sheet, huddle_written
     from community365.cases.scope import acting_handler
 
     district = state.district()
@@ -594,6 +594,8 @@ def huddle_cmd(
         if me is not None and handler not in (None, me.code):
             raise UsageError(f"acting as {me.code}, you see your own sheet only")
         lines = huddle_sheet(ctx.connection, on, me.code if me else handler)
+        if not lines and not huddle_written(ctx.connection, on):
+            raise UsageError(f"no huddle sheet for {on}: `c365 daily --date {on}` writes it")
     emit(
         as_json,
         [line.to_json() for line in lines],

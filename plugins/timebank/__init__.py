@@ -104,4 +104,11 @@ def c365_cli_commands() -> list[click.Command]:
 def c365_daily_tasks() -> list[DailyTask]:
     from community365_timebank.checks import daily_reconcile
 
-    return [DailyTask(name="reconcile", run=daily_reconcile)]
+    return [
+        DailyTask(
+            name="reconcile",
+            run=daily_reconcile,
+            label_zh="时间银行对账",
+            label_en="time-bank reconciliation",
+        )
+    ]

@@ -176,14 +176,21 @@ def stats_cmd(
     with district.begin() as ctx:
         today = ctx.today
         period = resolve_period(start, end, month, today)
-        code = get_area(ctx.connection, area).code if area else district.config.district.code
+        place = get_area(ctx.connection, area) if area else None
+        code = place.code if place else district.config.district.code
+        name = place.name if place else district.config.district.name
         found = timebank_stats(ctx.connection, period, code, district.tz)
     last_day = period.end - dt.timedelta(days=1)
-    data = {"area": code, "from": period.start.isoformat(), "to": last_day.isoformat()}
+    data = {
+        "area": code,
+        "area_name": name,
+        "from": period.start.isoformat(),
+        "to": last_day.isoformat(),
+    }
     data |= found.to_json()
 
     def text() -> None:
-        click.echo(f"time bank {code}, {period.start} – {last_day}")
+        click.echo(f"时间银行 time bank, {name} ({code}), {period.start} – {last_day}")
         click.echo(
             f"earned {ledger.hours(found.earned)}, spent {ledger.hours(found.spent)}, "
             f"donated {ledger.hours(found.donated)}; "
