@@ -7,7 +7,7 @@ so that ``c365 --help`` stays fast.
 - ``c365_services``: the time-bank services (:mod:`.services`);
 - ``c365_propose_handlers``: matching requests to volunteers (:mod:`.matching`);
 - ``c365_case_transition``: hours recorded as pending on ``resolve``, set aside on
-  ``withdraw`` and ``duplicate`` (:mod:`.earning`);
+  ``withdraw``, ``duplicate`` and ``reject`` (:mod:`.earning`);
 - ``c365_metrics``: hours earned, spent, donated; volunteers; balances (:mod:`.metrics`);
 - ``c365_cli_commands``: ``c365 timebank`` (:mod:`.cli`);
 - ``c365_daily_tasks``: the ledger's reconciliation every day (:mod:`.checks`);
@@ -41,8 +41,8 @@ __all__ = ["PLUGIN_NAME", "TimebankSettings"]
 
 PLUGIN_NAME = "timebank"
 _PREFIX = "timebank."  # every service of the plugin: a cheap test before any import
-# resolve records hours; withdraw and duplicate set aside hours still pending (earning.py)
-_RECORDING_ACTIONS = frozenset({"resolve", "withdraw", "duplicate"})
+# resolve records hours; withdraw, duplicate and reject set aside hours still pending
+_RECORDING_ACTIONS = frozenset({"resolve", "withdraw", "duplicate", "reject"})
 
 
 @hookimpl

@@ -375,14 +375,10 @@ def join(
         raise UsageError(
             f"{person.name} left the {target.name} bank before; a closed account is not reopened"
         )
-    new_id = ledger.open_account(
-        ctx,
-        bank_id,
-        "member",
-        owner,
-        floor=-settings.overdraft_minutes,
-        person_id=person.id,
-    )
+    floor = -settings.overdraft_minutes
+    if current is not None and current.floor is not None:
+        floor = max(floor, current.floor)  # an overdraft closed by earning stays closed
+    new_id = ledger.open_account(ctx, bank_id, "member", owner, floor=floor, person_id=person.id)
     if current is not None:
         if current.balance > 0:
             memo = f"迁入 moved to {target.name}"

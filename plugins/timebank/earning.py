@@ -211,13 +211,13 @@ def choose_payer(
 
 
 #: The case actions that end a case's pending hours unless the case is resolved again.
-ENDING_ACTIONS = frozenset({"withdraw", "duplicate"})
+ENDING_ACTIONS = frozenset({"withdraw", "duplicate", "reject"})
 
 
 def on_transition(case: CaseView, action: str, at: dt.datetime, ctx: Context) -> None:
     """The ``c365_case_transition`` hook's work: record hours when a time-bank case is
-    resolved; set aside hours still pending when it is withdrawn or made a duplicate
-    (after a rework, say): those hours were for work the case no longer stands on."""
+    resolved; set aside hours still pending when it is withdrawn, made a duplicate or
+    rejected (after a rework, say): those hours were for work the case no longer stands on."""
     if not is_timebank(case.service):
         return
     if action == "resolve":
@@ -334,7 +334,7 @@ def _check_verifier(
 ) -> None:
     conn = ctx.connection
     actor = ctx.actor.strip()
-    if permits.is_holder(conn, earner, actor):
+    if permits.is_holder(conn, earner, actor, by_name=True):
         raise UsageError("a volunteer does not verify their own hours")
     if as_ == "recipient":
         if record.recipient_id is None:
@@ -433,6 +433,9 @@ def verify(
             raise UsageError("sign-in and sign-out bracket no time once rounded")
         minutes = min(minutes, signed)
         day = signed_in.astimezone(ctx.tz).date()  # type: ignore[union-attr]
+    # the limits first (the payer is chosen for what will be paid), then under the locks
+    signed_at = (signed_in, signed_out) if signed is not None else None
+    minutes = min(minutes, _room(conn, settings, earner.id, case_ref, day, signed_at))
     choice = choose_payer(conn, settings, record.recipient_id, earner, minutes, day)
     if choice.account is None:
         raise UsageError(f"case {case_ref}: nobody pays these hours: {choice.reason}")
@@ -440,15 +443,7 @@ def verify(
     pool = ledger.pool_of(conn, earner.bank_id)
     # all three at once, in id order: no deadlock with another writer of any of them
     before = ledger.lock(conn, [payer.id, earner.id, pool])[earner.id]["balance"]
-    if signed is not None:
-        _refuse_overlap(conn, earner.id, case_ref, signed_in, signed_out)  # type: ignore[arg-type]
-    left = cap_left(conn, settings, earner.id, day, case_ref)
-    if left <= 0:
-        raise UsageError(
-            f"case {case_ref}: the daily cap of {ledger.hours(settings.daily_cap_minutes)} "
-            f"is reached on {day} by #{earner.id}'s other hours"
-        )
-    minutes = min(minutes, left)
+    minutes = min(minutes, _room(conn, settings, earner.id, case_ref, day, signed_at))
     _claim(
         ctx,
         record,
@@ -474,26 +469,37 @@ def verify(
     return Verified(get_pending(conn, case_ref), earned, surplus)
 
 
-def _refuse_overlap(
+def _room(
     conn: Connection,
+    settings: TimebankSettings,
     account_id: int,
     case_ref: str,
-    signed_in: dt.datetime,
-    signed_out: dt.datetime,
-) -> None:
-    """UsageError when the signed time overlaps another verified record's of the account:
-    one hour of a volunteer's is paid once."""
-    other = conn.execute(
-        select(pending.c.case_ref).where(
-            pending.c.volunteer_account == account_id,
-            pending.c.status == "verified",
-            pending.c.case_ref != case_ref,
-            pending.c.signed_in < signed_out,
-            pending.c.signed_out > signed_in,
+    day: dt.date,
+    signed_at: tuple[dt.datetime, dt.datetime] | None,
+) -> int:
+    """Minutes the record may still be credited on ``day``; UsageError when its signed
+    time overlaps another verified record's of the account (one hour is paid once) or
+    the daily cap is used up by the account's other records."""
+    if signed_at is not None:
+        signed_in, signed_out = signed_at
+        other = conn.execute(
+            select(pending.c.case_ref).where(
+                pending.c.volunteer_account == account_id,
+                pending.c.status == "verified",
+                pending.c.case_ref != case_ref,
+                pending.c.signed_in < signed_out,
+                pending.c.signed_out > signed_in,
+            )
+        ).scalar()
+        if other is not None:
+            raise UsageError(f"the signed time overlaps the signed time of case {other}")
+    left = cap_left(conn, settings, account_id, day, case_ref)
+    if left <= 0:
+        raise UsageError(
+            f"case {case_ref}: the daily cap of {ledger.hours(settings.daily_cap_minutes)} "
+            f"is reached on {day} by #{account_id}'s other hours"
         )
-    ).scalar()
-    if other is not None:
-        raise UsageError(f"the signed time overlaps the signed time of case {other}")
+    return left
 
 
 def cap_surplus(

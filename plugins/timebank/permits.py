@@ -1,10 +1,11 @@
 """Who may move whose hours: an account's holder, or a coordinator.
 
 The actor (``--as``) is matched against the account's holder: the resident by ID number
-or ``HOUSEHOLD/NAME``, their name, or the code or name of any handler they are (a team
-account: the team's code or name). Coordinators are the actors listed in
-``plugins.timebank.coordinators``. With that list empty (a trial) every actor counts as
-a coordinator; a district in service names its coordinators, and then:
+or ``HOUSEHOLD/NAME``, or the code of any handler they are (a team account: the team's
+code). A bare name is not enough to act for someone: names repeat. Coordinators are the
+actors listed in ``plugins.timebank.coordinators``. With that list empty (a trial)
+every actor counts as a coordinator; a district in service names its coordinators, and
+then:
 
 - spending, giving, donating and leaving take the holder or a coordinator;
 - verifying as coordinator, rejecting, reversing, freezing and unfreezing take a
@@ -43,26 +44,30 @@ def names_person(conn: Connection, person_id: int, actor: str) -> bool:
         return False
 
 
-def is_holder(conn: Connection, account: Account, actor: str) -> bool:
-    """Whether ``actor`` is the account's holder (see the module docstring)."""
+def is_holder(conn: Connection, account: Account, actor: str, *, by_name: bool = False) -> bool:
+    """Whether ``actor`` is the account's holder: the resident by ID number or
+    HOUSEHOLD/NAME, or the code of a handler they are (a team: its code). Names repeat,
+    so a bare name counts only ``by_name``: for refusing (a volunteer verifying their own
+    hours under their name), never for granting."""
     actor = actor.strip()
+    if account.person_id is not None and names_person(conn, account.person_id, actor):
+        return True
     clauses = []
     if account.handler_id is not None:
         clauses.append(handlers.c.id == account.handler_id)
     if account.person_id is not None:
         clauses.append(handlers.c.person_id == account.person_id)
-        if names_person(conn, account.person_id, actor):
-            return True
     names: set[str] = set()
     if clauses:
         query = select(handlers.c.code, handlers.c.name).where(or_(*clauses))
         for code, name in conn.execute(query):
-            names |= {code, name}
-    if account.person_id is not None:
-        person = conn.execute(
-            select(persons.c.name, persons.c.id_number).where(persons.c.id == account.person_id)
-        ).one()
-        names |= {person.name} | ({person.id_number} if person.id_number else set())
+            names |= {code, name} if by_name else {code}
+    if account.person_id is not None and by_name:
+        names.add(
+            conn.execute(
+                select(persons.c.name).where(persons.c.id == account.person_id)
+            ).scalar_one()
+        )
     return actor in names or actor.upper() in names
 
 

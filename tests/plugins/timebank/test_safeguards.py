@@ -26,6 +26,7 @@ from .tb_world import CAI, COMMUNITY, SHI_ID, WANG_ID, YU, account, balance, des
 from .test_earning import audits, records, served, verify
 
 POOL = f"pool:{COMMUNITY}"
+HOUR = dt.timedelta(hours=1)
 UTC = dt.UTC
 
 
@@ -62,6 +63,19 @@ def test_hours_of_a_case_withdrawn_after_a_rework_are_set_aside(tb: District) ->
     with pytest.raises(UsageError, match="already rejected by c365"):
         verify(tb, ref)
     assert audits(tb, "timebank.set_aside") == [(ref, "the case was withdrawn")]
+
+
+def test_hours_of_a_case_rejected_after_a_rework_are_set_aside(tb: District) -> None:
+    (joined,) = join(tb, "VA")
+    office = desk(tb)
+    ref = served(office, SHI_ID, "VA", 60, close=False)
+    office("reopen", ref, "没有修好")
+    office("transfer", ref, "改派", to="A1")
+    office("reject", ref, "不属于社区服务范围")
+    assert [(r["status"], r["note"]) for r in records(tb)] == [
+        ("rejected", "the case was rejected")
+    ]
+    as_(tb, "tester", lambda ctx: accounts.leave(ctx, f"#{joined.id}"))  # nothing waits
 
 
 def test_a_rework_finished_by_staff_sets_the_volunteers_hours_aside(tb: District) -> None:
@@ -103,11 +117,15 @@ def test_a_service_without_time_is_not_recorded_and_says_why(tb: District) -> No
 
 
 def _served_between(
-    district: District, received: dt.datetime, resolved: dt.datetime, minutes: int
+    district: District,
+    received: dt.datetime,
+    resolved: dt.datetime,
+    minutes: int,
+    reporter: str = SHI_ID,
 ) -> str:
     office = desk(district)
     office.clock.now = received
-    ref = tb_world.help_request(office, SHI_ID, skill="理发")
+    ref = tb_world.help_request(office, reporter, skill="理发")
     if office.case(ref).handler_code != "VA":
         office("transfer", ref, "志愿者认领", to="VA")
     office.as_("VA")("accept", ref)
@@ -132,6 +150,26 @@ def test_the_daily_cap_counts_the_day_signed_and_one_hour_is_paid_once(tb: Distr
     assert balance(tb, "VA") == 480  # refusals wrote nothing
     done = verify(tb, second)  # no times: the day resolved, with its own cap
     assert (done.earned.minutes, done.pending.served_on) == (480, dt.date(2026, 11, 21))
+
+
+def test_the_payer_is_chosen_for_the_hours_left_under_the_cap(
+    make_district: Callable[..., District],
+) -> None:
+    district = tb_world.world(make_district, pool_pays_from_age=70, daily_cap_hours="3")
+    join(district, "VA", CAI)
+    fund(district, CAI, 30)  # 蔡梅 (68: not a priority elder) holds 0:30
+    local = dt.timezone(dt.timedelta(hours=8))
+    day = dt.datetime(2026, 11, 20, 8, tzinfo=local)
+    first = _served_between(district, day, day + dt.timedelta(hours=3), 150)
+    verify(district, first)  # 2:30 of the 3:00 of 20 Nov, paid by the pool for 史永康 (70)
+    second = _served_between(
+        district, day + dt.timedelta(hours=4), day + dt.timedelta(days=1), 60, reporter=CAI
+    )
+    signed_in = day + dt.timedelta(hours=5)
+    done = verify(district, second, signed_in=signed_in, signed_out=signed_in + HOUR)
+    assert (done.earned.minutes, done.earned.from_account) == (30, account(district, CAI).id)
+    assert balance(district, CAI) == 0
+    district.engine.dispose()
 
 
 def test_the_cap_left_on_a_day_limits_a_late_verification(
@@ -171,7 +209,9 @@ def test_only_the_holder_or_a_coordinator_moves_hours(guarded: District) -> None
     with pytest.raises(UsageError, match="may not donate from"):
         as_(guarded, "VB", lambda ctx: giving.donate(ctx, "VA", 15))
     as_(guarded, "VA", lambda ctx: giving.donate(ctx, "VA", 15))  # the volunteer's own code
-    as_(guarded, "俞青", lambda ctx: giving.donate(ctx, "VA", 15))  # or their name
+    with pytest.raises(UsageError, match="may not donate from"):
+        as_(guarded, "俞青", lambda ctx: giving.donate(ctx, "VA", 15))  # a name: names repeat
+    as_(guarded, "王主任", lambda ctx: giving.donate(ctx, "VA", 15))
     with pytest.raises(UsageError, match="may not close"):
         as_(guarded, "VB", lambda ctx: accounts.leave(ctx, "VA", donate_rest=True))
     assert (balance(guarded, SHI_ID), balance(guarded, "VA")) == (60, 90)
@@ -257,6 +297,41 @@ def test_the_storage_cap_holds_for_payments_and_gifts_too(
 
 
 # -- accounts that cannot close yet, ids out of range -------------------------------------------
+
+
+def test_a_move_keeps_an_overdraft_closed_by_earning_closed(
+    make_district: Callable[..., District],
+) -> None:
+    district = tb_world.world(
+        make_district, pool_pays_from_age=65, new_member_overdraft_hours="0.5"
+    )
+    join(district, "VB")  # 蔡梅, floor -0:30
+    verify(district, served(desk(district), SHI_ID, "VB", 30))
+    assert account(district, "VB").floor == 0
+    _move_home(district, CAI, "330212001002")
+    with district.begin() as ctx:
+        moved = accounts.join_ref(ctx, ctx.settings["timebank"], CAI, move=True)
+    assert (moved.bank_code, moved.balance, moved.floor) == ("330212001002", 30, 0)
+    district.engine.dispose()
+
+
+def _move_home(district: District, id_number: str, community: str) -> None:
+    from community365.db.schema import areas, households, persons
+
+    with district.begin() as ctx:
+        conn = ctx.connection
+        home = (
+            conn.execute(
+                select(households.c.id)
+                .join(areas, areas.c.id == households.c.area_id)
+                .where(areas.c.code.startswith(community))
+            )
+            .scalars()
+            .first()
+        )
+        conn.execute(
+            persons.update().where(persons.c.id_number == id_number).values(household_id=home)
+        )
 
 
 def test_no_leaving_or_moving_while_hours_wait(tb: District) -> None:
