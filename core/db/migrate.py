@@ -42,7 +42,7 @@ class BranchStatus:
         return not self.pending
 
 
-def _config(connection: Connection, branches: Sequence[MigrationBranch]) -> Config:
+def _config(connection: Connection | None, branches: Sequence[MigrationBranch]) -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", str(_HERE))
     cfg.set_main_option("path_separator", "os")
@@ -90,8 +90,8 @@ def upgrade_to(engine: Engine, plugin_branches: Mapping[str, MigrationBranch], r
 
 def status(engine: Engine, plugin_branches: Mapping[str, MigrationBranch]) -> list[BranchStatus]:
     branches = _all(plugin_branches)
+    script = _script(branches)
     with engine.connect() as conn:
-        script = ScriptDirectory.from_config(_config(conn, branches))
         current_heads = set(MigrationContext.configure(conn).get_current_heads())
     unknown = {h for h in current_heads if not _exists(script, h)}
     if unknown:
@@ -111,6 +111,20 @@ def status(engine: Engine, plugin_branches: Mapping[str, MigrationBranch]) -> li
         pending = chain[: chain.index(current)] if current else chain
         result.append(BranchStatus(branch.label, current, chain[0], tuple(reversed(pending))))
     return result
+
+
+#: Parsed script directories, by their version directories and those directories' mtimes
+#: (a revision file added or removed changes them): every command checks that the
+#: database is current, and reading the revision files is most of that check's time.
+_SCRIPTS: dict[tuple[tuple[str, int], ...], ScriptDirectory] = {}
+
+
+def _script(branches: Sequence[MigrationBranch]) -> ScriptDirectory:
+    key = tuple((str(b.versions), Path(b.versions).stat().st_mtime_ns) for b in branches)
+    found = _SCRIPTS.get(key)
+    if found is None:
+        found = _SCRIPTS[key] = ScriptDirectory.from_config(_config(None, branches))
+    return found
 
 
 def _exists(script: ScriptDirectory, rev: str) -> bool:
