@@ -74,7 +74,8 @@ def transfer_cmd(
 def gift_cmd(
     state: CliState, giver: str, relative: str, hours: str, memo: str, as_json: bool
 ) -> None:
-    """FROM gives HOURS to TO: their spouse, parent or grandparent, aged 60 or more."""
+    """FROM gives HOURS to TO: their recorded spouse, parent or grandparent, aged
+    plugins.timebank.family_min_age (60 by default) or more."""
     minutes = parse_hours(hours)
     _write(
         state,
