@@ -63,6 +63,16 @@ def _move(
     return made if surplus is None else [*made, surplus]
 
 
+def _paying(ctx: Context, ref: str, action: str) -> Account:
+    """The account ``ref`` names, once its kind may ``action`` and the actor may act for
+    it; SQLite's write lock is taken before the first read."""
+    ledger.write_lock(ctx.connection)
+    account = accounts.find(ctx.connection, ref)
+    accounts.require(account, action)
+    permits.require_holder_or_coordinator(ctx, account, f"{action} from")
+    return account
+
+
 def spend(
     ctx: Context,
     settings: TimebankSettings,
@@ -74,10 +84,7 @@ def spend(
     """``payer_ref`` pays ``minutes`` for help given to them by ``payee_ref`` (a member
     or a team), or to their bank's pool when ``payee_ref`` is ``pool``."""
     conn = ctx.connection
-    ledger.write_lock(conn)
-    payer = accounts.find(conn, payer_ref)
-    accounts.require(payer, "spend")
-    permits.require_holder_or_coordinator(ctx, payer, "spend from")
+    payer = _paying(ctx, payer_ref, "spend")
     if not may_use_own_hours(payer, settings, ctx.today):
         age = "unknown" if payer.birth_date is None else age_on(payer.birth_date, ctx.today)
         raise ledger.LedgerError(
@@ -104,10 +111,7 @@ def gift(
 ) -> list[ledger.Transfer]:
     """``giver_ref`` gives ``minutes`` to a relative who qualifies (see the module doc)."""
     conn = ctx.connection
-    ledger.write_lock(conn)
-    giver = accounts.find(conn, giver_ref)
-    accounts.require(giver, "gift")
-    permits.require_holder_or_coordinator(ctx, giver, "give from")
+    giver = _paying(ctx, giver_ref, "gift")
     relative = accounts.find(conn, relative_ref)
     accounts.require(relative, "receive")
     assert giver.person_id is not None and relative.person_id is not None
@@ -129,11 +133,7 @@ def gift(
 
 def donate(ctx: Context, ref: str, minutes: int, memo: str = "") -> ledger.Transfer:
     """A member or a team gives ``minutes`` to the pool of its bank."""
-    conn = ctx.connection
-    ledger.write_lock(conn)
-    donor = accounts.find(conn, ref)
-    accounts.require(donor, "donate")
-    permits.require_holder_or_coordinator(ctx, donor, "donate from")
-    pool = ledger.pool_of(conn, donor.bank_id)
+    donor = _paying(ctx, ref, "donate")
+    pool = ledger.pool_of(ctx.connection, donor.bank_id)
     memo = memo.strip() or "捐赠"
     return ledger.transfer(ctx, "donate", donor.id, pool, minutes, memo=memo, no_overdraft=True)
